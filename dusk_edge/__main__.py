@@ -1,0 +1,3 @@
+from dusk_edge.cli import main
+
+main()

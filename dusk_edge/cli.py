@@ -1,0 +1,47 @@
+"""The `dusk-edge` command line."""
+import json
+import sys
+
+import click
+
+from dusk_edge import __version__
+
+
+@click.group()
+@click.version_option(__version__, prog_name="dusk-edge")
+def main():
+    """dusk-edge: a lean Dusk-architecture node for Raspberry-Pi-class boards."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+def conformance(paths):
+    """Run conformance vectors (files or folders of *.json)."""
+    from dusk_edge.conformance import run_paths
+
+    passed, failed = run_paths(list(paths), write=click.echo)
+    sys.exit(0 if failed == 0 and passed > 0 else 1)
+
+
+@main.command()
+@click.option("--board", default=None, help="board profile name (default: detect)")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def selfcheck(board, as_json):
+    """Check the crypto backend, the C speedups and the board profile."""
+    from dusk_edge.selfcheck import run_selfcheck
+
+    report = run_selfcheck(board)
+    if as_json:
+        click.echo(json.dumps(report, sort_keys=True))
+    else:
+        for key, value in report.items():
+            click.echo("%-20s %s" % (key, value))
+        click.echo("selfcheck: %s" % ("OK" if report["ok"] else "FAILED"))
+    sys.exit(0 if report["ok"] else 1)
+
+
+@main.command("run-main", hidden=True)
+@click.pass_context
+def run_main(ctx):
+    """What `make run` runs: the devnet once it exists, the self-check until then."""
+    ctx.invoke(selfcheck)

@@ -1,0 +1,52 @@
+"""Shared pytest setup.
+
+- ``require(tool)``: a test whose real component is missing fails when CI=true and skips with a
+  reason elsewhere (DESIGN.md §7).
+- ``twin`` tests also run in the DUSK_EDGE_PUREPYTHON=1 pass of `make test`.
+"""
+import os
+import shutil
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing_component(reason):
+    """Fail under CI, skip elsewhere."""
+    if IN_CI:
+        pytest.fail("required component missing under CI=true: %s" % reason)
+    pytest.skip(reason)
+
+
+def require(*tools):
+    """Ensure the named executables are on PATH (see missing_component)."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            missing_component("%s is not installed" % tool)
+
+
+def require_module(name):
+    try:
+        return __import__(name)
+    except ImportError:
+        missing_component("python module %s is not installed" % name)
+
+
+@pytest.fixture(params=["c", "pure"])
+def twins(request):
+    """Run a test on both accel backends; yields the accel module switched to that backend."""
+    from dusk_edge.core import _native, accel
+
+    if request.param == "c":
+        if accel.SPEEDUPS is None:
+            if os.environ.get("DUSK_EDGE_PUREPYTHON"):
+                pytest.skip("pure-twin pass: the C speedups are disabled on purpose")
+            missing_component("the C speedups are not built")
+        previous = accel.use(accel.SPEEDUPS)
+    else:
+        previous = accel.use(_native)
+    try:
+        yield accel
+    finally:
+        accel.use(previous)
