@@ -5,9 +5,21 @@ import sys
 import click
 
 from dusk_edge import __version__
+from dusk_edge.core.errors import DuskEdgeError
 
 
-@click.group()
+class NamedErrorGroup(click.Group):
+    """Turns a DuskEdgeError anywhere below into one clear line on stderr and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DuskEdgeError as exc:
+            click.echo("dusk-edge: error: %s: %s" % (type(exc).__name__, exc), err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=NamedErrorGroup)
 @click.version_option(__version__, prog_name="dusk-edge")
 def main():
     """dusk-edge: a lean Dusk-architecture node for Raspberry-Pi-class boards."""
