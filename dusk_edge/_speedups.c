@@ -112,10 +112,45 @@ static PyObject *py_bitset_indices(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* sortition_pick(weights, score): PROTOCOL.md section 4 walk; see core/_native.py. */
+static PyObject *py_sortition_pick(PyObject *self, PyObject *args) {
+    PyObject *weights, *score_obj;
+    if (!PyArg_ParseTuple(args, "O!O", &PyList_Type, &weights, &score_obj)) return NULL;
+    if (!PyLong_Check(score_obj)) {
+        PyErr_SetString(PyExc_TypeError, "score must be an int");
+        return NULL;
+    }
+    unsigned long long score = PyLong_AsUnsignedLongLong(score_obj);
+    if (score == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "score out of range");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(weights);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(weights, i);
+        if (!PyLong_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "weights must be ints");
+            return NULL;
+        }
+        unsigned long long w = PyLong_AsUnsignedLongLong(item);
+        if (w == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "weight out of range");
+            return NULL;
+        }
+        if (w >= score) return PyLong_FromSsize_t(i);
+        score -= w;
+    }
+    PyErr_SetString(PyExc_ValueError, "score beyond the total weight");
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"crc32c", py_crc32c, METH_VARARGS, "crc32c(data, crc=0) -> int"},
     {"xor_bucket", py_xor_bucket, METH_VARARGS, "xor_bucket(a, b) -> int"},
     {"bitset_indices", py_bitset_indices, METH_VARARGS, "bitset_indices(bitset, size) -> list[int]"},
+    {"sortition_pick", py_sortition_pick, METH_VARARGS, "sortition_pick(weights, score) -> int"},
     {NULL, NULL, 0, NULL},
 };
 

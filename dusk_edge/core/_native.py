@@ -52,3 +52,19 @@ def bitset_indices(bitset, size):
         if (bitset >> i) & 1:
             out.append(i)
     return out
+
+
+def sortition_pick(weights, score):
+    """Index of the provisioner that covers ``score`` (PROTOCOL.md §4 walk): the first i with
+    weights[i] >= score, subtracting each weight passed. Raises ValueError when the score is not
+    below the sum of the weights, or a weight or the score is outside 0..2**64-1."""
+    if score < 0 or score >> 64:
+        raise ValueError("score out of range")
+    for i in range(len(weights)):
+        w = weights[i]
+        if w < 0 or w >> 64:
+            raise ValueError("weight out of range")
+        if w >= score:
+            return i
+        score -= w
+    raise ValueError("score beyond the total weight")
