@@ -1,0 +1,1 @@
+# Operations around the node: systemd notify, metrics, logs. Thin, I/O-only.
