@@ -57,3 +57,8 @@ def selfcheck(board, as_json):
 def run_main(ctx):
     """What `make run` runs: the devnet once it exists, the self-check until then."""
     ctx.invoke(selfcheck)
+
+
+from dusk_edge import cli_keys  # noqa: E402  (keys and custody, issue 8)
+main.add_command(cli_keys.keys_group)
+main.add_command(cli_keys.signer_command)
