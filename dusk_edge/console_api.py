@@ -2,43 +2,33 @@
 
 ``NodeControl`` is the interface every console front end calls: the serial console process and
 `dusk-edge console`. The node implements it (a later issue wires it); until then and in tests,
-``InProcessNodeControl`` serves a plain status dict. ``ControlServer`` hosts any NodeControl on a
-UNIX socket (asyncio, JSON lines) and ``UnixControlClient`` is the matching NodeControl proxy, so
-the serial console keeps answering ("node not responding") when the node hangs.
-
-Wire protocol, one JSON object per line, both ways:
-    -> {"id": 1, "method": "blocks", "params": [5]}
-    <- {"id": 1, "result": [...]}  or  {"id": 1, "error": {"type": "ConfigError", "message": "..."}}
+``InProcessNodeControl`` serves a plain status dict. The methods travel over the node's local
+UNIX socket (dusk_edge.ops.status_server, JSON lines) as commands "console.<method>":
+    -> {"cmd": "console.blocks", "n": 5}     <- {"ok": true, "result": [...]}
+``ControlServer`` hosts a NodeControl that way and ``UnixControlClient`` is the NodeControl proxy,
+so the serial console keeps answering ("node not responding") when the node hangs.
 """
-import asyncio
 import hashlib
 import hmac
 import json
 import os
-import socket
 
 from dusk_edge.core.console.commands import CONFIG_KEYS, validate_config
 from dusk_edge.core.console.login import hash_passphrase_sha256i, verify_sha256i
-from dusk_edge.core.errors import ConfigError, DuskEdgeError
+from dusk_edge.core.errors import ConfigError
+from dusk_edge.ops.status_client import NodeUnreachable, query
+from dusk_edge.ops.status_server import StatusServer
 
-DEFAULT_SOCKET = "/run/dusk-edge/control.sock"
-MAX_REQUEST = 65536
-METHODS = {
-    "status": 0, "peers": 0, "blocks": 1, "stake_info": 0, "log_tail": 1, "config_get": 1,
-    "config_set": 2, "keys_status": 0, "restart": 0, "shutdown": 0,
-}
-
-
-class NodeUnreachable(DuskEdgeError):
-    """The node's control socket is missing, refuses, or did not answer in time."""
-
-
-class ControlError(DuskEdgeError):
-    """The node answered a control call with an error."""
+SOCKET_NAME = "node.sock"  # inside the data directory, like the node's [status] socket
 
 
 def default_socket_path():
-    return os.environ.get("DUSK_EDGE_CONTROL_SOCKET", DEFAULT_SOCKET)
+    """$DUSK_EDGE_SOCKET, else node.sock in the detected board's data directory."""
+    if os.environ.get("DUSK_EDGE_SOCKET"):
+        return os.environ["DUSK_EDGE_SOCKET"]
+    from dusk_edge.boards import detect_board
+
+    return os.path.join(detect_board()["data_dir"], SOCKET_NAME)
 
 
 class NodeControl:
@@ -162,104 +152,48 @@ def demo_state():
     }
 
 
-async def _serve_client(control, reader, writer):
-    try:
-        while True:
-            try:
-                line = await reader.readuntil(b"\n")
-            except asyncio.LimitOverrunError:
-                writer.write(b'{"id": null, "error": {"type": "ControlError", "message": "request too long"}}\n')
-                break
-            except asyncio.IncompleteReadError:
-                break
-            writer.write(json.dumps(_answer(control, line)).encode() + b"\n")
-            await writer.drain()
-    except (ConnectionError, OSError):
-        pass
-    finally:
-        writer.close()
-
-
-def _answer(control, line):
-    try:
-        request = json.loads(line)
-        rid, method, params = request.get("id"), request["method"], request.get("params", [])
-        if method not in METHODS or not isinstance(params, list) or len(params) != METHODS[method]:
-            raise ControlError("bad method or params: %r" % (method,))
-        return {"id": rid, "result": getattr(control, method)(*params)}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return {"id": None, "error": {"type": "ControlError", "message": "malformed request"}}
-    except DuskEdgeError as exc:
-        return {"id": rid, "error": {"type": type(exc).__name__, "message": str(exc)}}
+def control_commands(control):
+    """NodeControl methods as a command table for the node's status socket
+    (dusk_edge.ops.status_server.StatusServer): "console.<method>" -> callable(**kwargs)."""
+    return {
+        "console.status": control.status, "console.peers": control.peers,
+        "console.blocks": lambda n: control.blocks(n), "console.stake_info": control.stake_info,
+        "console.log_tail": lambda n: control.log_tail(n),
+        "console.config_get": lambda key=None: control.config_get(key),
+        "console.config_set": lambda key, value: control.config_set(key, value),
+        "console.keys_status": control.keys_status, "console.restart": control.restart,
+        "console.shutdown": control.shutdown,
+    }
 
 
 class ControlServer:
-    """Hosts a NodeControl on a UNIX socket (mode 0600) inside the node's asyncio loop."""
+    """Hosts a NodeControl on a UNIX socket (0600) in an asyncio loop. The node may instead merge
+    control_commands(control) into its own StatusServer table: the protocol is the same."""
 
-    def __init__(self, control, path):
-        self.control = control
+    def __init__(self, control, path, extra_commands=None):
+        commands = control_commands(control)
+        commands.update(extra_commands or {})
+        self.server = StatusServer(path, commands)
         self.path = path
-        self._server = None
 
     async def start(self):
-        if os.path.exists(self.path):
-            os.unlink(self.path)  # a stale socket from a crashed run
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        self._server = await asyncio.start_unix_server(
-            lambda r, w: _serve_client(self.control, r, w), path=self.path, limit=MAX_REQUEST)
-        os.chmod(self.path, 0o600)
+        await self.server.start()
+        return self
 
     async def close(self):
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-        if os.path.exists(self.path):
-            os.unlink(self.path)
+        await self.server.close()
 
 
 class UnixControlClient(NodeControl):
-    """NodeControl proxy over the control socket; one connection per call keeps it robust to
-    node restarts. Errors: NodeUnreachable, ConfigError, ControlError."""
+    """NodeControl proxy over the node's status socket; one connection per call, so it survives
+    node restarts and a hung node costs one timeout. Raises NodeUnreachable or DuskEdgeError."""
 
     def __init__(self, path=None, timeout=5.0):
         self.path = path or default_socket_path()
         self.timeout = timeout
-        self._next_id = 1
 
-    def call(self, method, *params):
-        rid = self._next_id
-        self._next_id += 1
-        request = json.dumps({"id": rid, "method": method, "params": list(params)}).encode() + b"\n"
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(self.path)
-                sock.sendall(request)
-                reply = self._read_line(sock)
-        except (OSError, socket.timeout) as exc:
-            raise NodeUnreachable("node not responding on %s: %s" % (self.path, exc)) from None
-        try:
-            answer = json.loads(reply)
-        except ValueError:
-            raise NodeUnreachable("node sent a malformed answer") from None
-        if "error" in answer:
-            error = answer["error"]
-            kind = ConfigError if error.get("type") == "ConfigError" else ControlError
-            raise kind(error.get("message", "error"))
-        return answer.get("result")
-
-    @staticmethod
-    def _read_line(sock):
-        data = bytearray()
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise OSError("connection closed")
-            data += chunk
-            if len(data) > 4 * MAX_REQUEST:
-                raise OSError("answer too long")
-        return bytes(data)
+    def call(self, method, **args):
+        return query(self.path, "console." + method, timeout=self.timeout, **args)
 
     def status(self):
         return self.call("status")
@@ -268,19 +202,19 @@ class UnixControlClient(NodeControl):
         return self.call("peers")
 
     def blocks(self, n):
-        return self.call("blocks", n)
+        return self.call("blocks", n=n)
 
     def stake_info(self):
         return self.call("stake_info")
 
     def log_tail(self, n):
-        return self.call("log_tail", n)
+        return self.call("log_tail", n=n)
 
     def config_get(self, key):
-        return self.call("config_get", key)
+        return self.call("config_get", key=key)
 
     def config_set(self, key, value):
-        return self.call("config_set", key, value)
+        return self.call("config_set", key=key, value=value)
 
     def keys_status(self):
         return self.call("keys_status")
@@ -323,5 +257,5 @@ def make_verifier(record):
 
 
 __all__ = ["NodeControl", "InProcessNodeControl", "ControlServer", "UnixControlClient", "NodeUnreachable",
-           "ControlError", "board_status", "demo_state", "hash_passphrase", "hash_passphrase_sha256i",
+           "control_commands", "board_status", "demo_state", "hash_passphrase", "hash_passphrase_sha256i",
            "make_verifier", "default_socket_path"]
