@@ -62,3 +62,4 @@ def run_main(ctx):
 from dusk_edge import cli_keys  # noqa: E402  (keys and custody, issue 8)
 main.add_command(cli_keys.keys_group)
 main.add_command(cli_keys.signer_command)
+from dusk_edge.cli_console import console as _console_group; main.add_command(_console_group)  # noqa: E402,E702 (issue 9)
