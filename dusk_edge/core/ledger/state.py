@@ -109,6 +109,7 @@ class State:
         self._flush_leaves()
         roots = b"".join(tree.root() for tree in self._trees)
         buf = Buffer()
+        buf.push_u8(self.profile.chain_id)  # two networks never share a state_hash (or a genesis hash)
         for v in (self.height, self.genesis_supply, self.total_emission, self.burned, self.shielded_pool):
             buf.push_u64(v)
         return sha3_256(roots + sha3_256(buf.data))
@@ -166,6 +167,10 @@ class State:
         self._record(None, name, getattr(self, name))
         setattr(self, name, value)
 
+    def set_field(self, name, value):
+        self._record(None, name, getattr(self, name))
+        setattr(self, name, value)
+
     def put_account(self, acct):
         if not 0 <= acct.balance <= U64_MAX or not 0 <= acct.nonce <= U64_MAX:
             raise LocalProtocolError("account balance or nonce out of u64 range")
@@ -206,13 +211,20 @@ class State:
 
         return apply_block(self, block, verifier, voter_credits, check_state_hash, parent_hash_at, is_known_fault)
 
+    def preview_block(self, block, verifier, voter_credits=None, parent_hash_at=None, is_known_fault=None):
+        """Run `block` without keeping it; the receipt's state_hash is what its header must carry."""
+        from dusk_edge.core.ledger.execution import apply_block
+
+        return apply_block(self, block, verifier, voter_credits, False, parent_hash_at, is_known_fault, True)
+
 
 def new_state_from_genesis(spec, profile):
     """The height-0 State of a genesis spec (genesis_spec.GenesisSpec)."""
     state = State(profile, spec.dusk_fund)
     supply = 0
     for key, amount in spec.balances:
-        state.credit(key, amount)
+        if amount:
+            state.credit(key, amount)
         supply += amount
     for account_pk, owner, value, eligible_since in spec.provisioners:
         if account_pk in state.stakes:
@@ -220,5 +232,4 @@ def new_state_from_genesis(spec, profile):
         state.put_stake(account_pk, Stake(owner, value=value, eligibility=eligible_since))
         supply += value
     state.genesis_supply = supply
-    state.tip_hash = spec.genesis_hash() if hasattr(spec, "genesis_hash") else bytes(32)
     return state

@@ -1,0 +1,43 @@
+"""Genesis files (DESIGN.md §4) on CPython: TOML via tomllib, the checks in core/ledger/genesis_spec.
+
+    load_genesis("devnet")            -> GenesisSpec of a preset
+    load_genesis("path/genesis.toml") -> GenesisSpec of a file
+    genesis_state("devnet")           -> (State at height 0, genesis Header)
+
+A bad genesis raises ConfigError naming the field and the values it allows.
+"""
+import os
+import tomllib
+
+from dusk_edge.core.errors import ConfigError
+from dusk_edge.core.ledger.genesis_spec import GenesisSpec, build_genesis
+from dusk_edge.presets import PRESETS, preset_path
+
+
+def parse_genesis_toml(text, origin="genesis"):
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("%s: not valid TOML: %s" % (origin, exc)) from None
+    return GenesisSpec.from_dict(doc)
+
+
+def load_genesis(source):
+    """A preset name or a path to a genesis TOML -> GenesisSpec."""
+    path = preset_path(source)
+    if path is None:
+        if not os.path.exists(source):
+            raise ConfigError("genesis: %r is neither a preset (%s) nor a file" % (source, ", ".join(PRESETS)))
+        path = source
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("%s: not UTF-8 text" % path) from None
+    return parse_genesis_toml(text, path)
+
+
+def genesis_state(source):
+    """(State, genesis Header) of a preset or file."""
+    return build_genesis(load_genesis(source))
