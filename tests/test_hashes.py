@@ -48,6 +48,14 @@ def test_pure_matches_hashlib_on_random_input(name, pure, reference, data):
 
 
 @pytest.mark.parametrize("name,pure,reference", ALGORITHMS, ids=IDS)
+@settings(max_examples=40, deadline=None)
+@given(data=st.sampled_from([n for n in BOUNDARIES if n <= 1000]).flatmap(
+    lambda n: st.binary(min_size=n, max_size=n)))
+def test_pure_matches_hashlib_on_random_content_at_boundaries(name, pure, reference, data):
+    assert pure(data) == reference(data)
+
+
+@pytest.mark.parametrize("name,pure,reference", ALGORITHMS, ids=IDS)
 @settings(max_examples=25, deadline=None)
 @given(block=st.sampled_from([64, 128, 136]), blocks=st.integers(1, 4), delta=st.integers(-1, 1),
        fill=st.integers(0, 255))
