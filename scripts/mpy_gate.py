@@ -5,7 +5,8 @@
 2. Installs the npm package @micropython/micropython-webassembly-pyscript into .cache/mpy when it
    is missing (real MicroPython 1.27 compiled to wasm, run under node).
 3. Runs every tests/core/test_*.py under it through tests/core/run_mpy.mjs, which drives the JS
-   API and turns Python errors into an exit code (the port's own CLI always exits 0).
+   API and turns Python errors into an exit code (the port's own CLI always exits 0): once with
+   the core as source, once as the .mpy bytecode of step 1 (how firmware ships it).
 
 Exits non-zero on any failure. A missing node/npm/mpy-cross fails under CI=true and is reported
 as skipped elsewhere (DESIGN.md §7). usage: python scripts/mpy_gate.py [test_module ...]
@@ -28,6 +29,7 @@ NPM_VERSION = "1.27.0"
 MPY_MODULE = NPM_PREFIX / "node_modules" / NPM_PACKAGE / "micropython.mjs"
 RUN_TIMEOUT_S = 170  # the gate's budget in `make test` is 3 minutes
 IN_CI = os.environ.get("CI", "").lower() == "true"
+COMPILED_OK = False  # set by compile_core(); the .mpy run needs every module compiled
 SUMMARY_LINE = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 
 
@@ -40,7 +42,7 @@ class GateSkipped(Exception):
 
 
 def missing(what, install_hint):
-    message = "%s is missing (%s)" % (what, install_hint)
+    message = "%s is missing (%s; skipped outside CI)" % (what, install_hint)
     if IN_CI:
         raise GateFailure(message + "; required under CI=true")
     raise GateSkipped(message)
@@ -68,6 +70,7 @@ def compile_core():
     """mpy-cross every core module; returns the number compiled, raises GateFailure listing all
     files that fail."""
     command = find_mpy_cross()
+    shutil.rmtree(BUILD / "dusk_edge" / "core", ignore_errors=True)  # no stale .mpy of a removed module
     failures = []
     sources = core_sources()
     for source in sources:
@@ -79,6 +82,8 @@ def compile_core():
         if result.returncode != 0:
             error = (result.stderr or result.stdout).strip() or "exit code %d" % result.returncode
             failures.append("%s: %s" % (relative, error))
+    global COMPILED_OK
+    COMPILED_OK = not failures
     if failures:
         raise GateFailure("mpy-cross rejected %d of %d core modules:\n  %s"
                           % (len(failures), len(sources), "\n  ".join(failures)))
@@ -110,9 +115,11 @@ def test_modules(selected):
     return list(selected) if selected else found
 
 
-def run_under_micropython(modules):
-    """Run the modules' tests under wasm MicroPython; returns (passed, failed) from the runner."""
-    command = ["node", str(TESTS / "run_mpy.mjs"), str(MPY_MODULE), str(ROOT)] + modules
+def run_under_micropython(modules, compiled=False):
+    """Run the modules' tests under wasm MicroPython, the core loaded from source or (compiled)
+    from the mpy-cross output; returns (passed, failed) from the runner."""
+    command = ["node", str(TESTS / "run_mpy.mjs"), str(MPY_MODULE), str(ROOT)]
+    command += (["--compiled", str(BUILD)] if compiled else []) + modules
     try:
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:
@@ -134,25 +141,28 @@ def run_under_micropython(modules):
     return passed, failed
 
 
-def run_micropython_tests(argv):
+def run_micropython_tests(argv, compiled):
     modules = test_modules(argv)
     ensure_micropython()
+    if compiled and not COMPILED_OK:
+        raise GateSkipped("not run: the mpy-cross step did not produce a complete core")
     started = time.monotonic()
-    passed, _ = run_under_micropython(modules)
-    return "MicroPython %s (wasm): %d tests in %d modules passed in %.1f s" % (
-        NPM_VERSION, passed, len(modules), time.monotonic() - started)
+    passed, _ = run_under_micropython(modules, compiled)
+    return "MicroPython %s (wasm), core from %s: %d tests in %d modules passed in %.1f s" % (
+        NPM_VERSION, ".mpy" if compiled else ".py", passed, len(modules), time.monotonic() - started)
 
 
 def main(argv):
     started = time.monotonic()
     steps = [("mpy-cross", lambda: "%d core modules compile" % compile_core()),
-             ("tests/core", lambda: run_micropython_tests(argv))]
+             ("tests/core", lambda: run_micropython_tests(argv, compiled=False)),
+             ("tests/core (.mpy)", lambda: run_micropython_tests(argv, compiled=True))]
     failed = False
     for name, step in steps:
         try:
             print("mpy gate: ok: %s: %s" % (name, step()), flush=True)
         except GateSkipped as skipped:
-            print("mpy gate: SKIPPED %s (not under CI): %s" % (name, skipped), flush=True)
+            print("mpy gate: SKIPPED %s: %s" % (name, skipped), flush=True)
         except GateFailure as failure:
             print("mpy gate: FAILED %s: %s" % (name, failure), file=sys.stderr)
             failed = True

@@ -1,15 +1,18 @@
 // Runs tests/core under real MicroPython (the npm wasm port) through its JS API, because the
 // port's CLI always exits 0 (DEPENDENCIES.md §7). Copies dusk_edge/__init__.py, dusk_edge/core/**
 // and tests/core/*.py into the in-memory FS, runs mpy_runner, and maps the outcome to an exit
-// code: 0 all passed, the SystemExit code, or 1 for any other Python error.
-// usage: node tests/core/run_mpy.mjs <micropython.mjs> <repo root> [test_module ...]
+// code: 0 all passed, the SystemExit code, or 1 for any other Python error. With --compiled DIR
+// the core comes from DIR/dusk_edge/core/**.mpy (mpy-cross output, as firmware freezes it).
+// usage: node tests/core/run_mpy.mjs <micropython.mjs> <repo root> [--compiled DIR] [test_module ...]
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [mpyModule, root, ...modules] = process.argv.slice(2);
-if (!mpyModule || !root) {
-  console.error("usage: node run_mpy.mjs <micropython.mjs> <repo root> [test_module ...]");
+const [mpyModule, root, ...rest] = process.argv.slice(2);
+const compiledAt = rest[0] === "--compiled" ? rest[1] : null;
+const modules = compiledAt ? rest.slice(2) : rest;
+if (!mpyModule || !root || (rest[0] === "--compiled" && !compiledAt)) {
+  console.error("usage: node run_mpy.mjs <micropython.mjs> <repo root> [--compiled DIR] [test_module ...]");
   process.exit(2);
 }
 const { loadMicroPython } = await import(pathToFileURL(path.resolve(mpyModule)).href);
@@ -32,7 +35,8 @@ const isPy = (name) => name.endsWith(".py");
 mp.FS.mkdir("/app");
 mp.FS.mkdir("/app/dusk_edge");
 mp.FS.writeFile("/app/dusk_edge/__init__.py", fs.readFileSync(path.join(root, "dusk_edge", "__init__.py")));
-copyTree(path.join(root, "dusk_edge", "core"), "/app/dusk_edge/core", isPy);
+if (compiledAt) copyTree(path.join(compiledAt, "dusk_edge", "core"), "/app/dusk_edge/core", (n) => n.endsWith(".mpy"));
+else copyTree(path.join(root, "dusk_edge", "core"), "/app/dusk_edge/core", isPy);
 // tests/core flat in one directory; conftest.py is pytest-only.
 const testDir = path.join(root, "tests", "core");
 mp.FS.mkdir("/app/tests_core");
