@@ -287,17 +287,20 @@ def read_shared_secret(path):
 @click.option("--unix", "unix_path", default=None, type=click.Path(), help="UNIX socket to serve")
 @click.option("--serial", "serial_device", default=None, help="serial device to serve")
 @click.option("--baud", default=115200)
+@click.option("--listen-ms", default=0, type=int,
+              help="duplicate-instance listening window before signing (the node forwards votes)")
 @_passphrase_options
 @click.option("--pin-file", default=None, type=click.Path())
 @click.option("--pin-env", default=None)
 @click.option("--module", default=None)
 @_fail_cleanly
 def signer_command(keystore_path, guard_dir, secret_file, unix_path, serial_device, baud,
-                   passphrase_file, passphrase_env, pin_file, pin_env, module):
+                   listen_ms, passphrase_file, passphrase_env, pin_file, pin_env, module):
     """Serve BLS consensus signing (guarded, audited) over a UNIX socket or a serial line."""
     import asyncio
 
     from dusk_edge.keys.audit import AuditLog
+    from dusk_edge.keys.duplicate import DuplicateInstanceGuard
     from dusk_edge.keys.guard import DoubleSignGuard
     from dusk_edge.keys.remote_server import serve_serial, serve_unix
     from dusk_edge.keys.signer import LocalSigner
@@ -309,6 +312,8 @@ def signer_command(keystore_path, guard_dir, secret_file, unix_path, serial_devi
     os.makedirs(guard_dir, mode=0o700, exist_ok=True)
     guard = DoubleSignGuard(os.path.join(guard_dir, "guard.bin"), key.public_key)
     signer = LocalSigner(key, guard, AuditLog(os.path.join(guard_dir, "audit.log")))
+    signer.duplicate = DuplicateInstanceGuard(key.public_key, signer.clock_ms(), listen_ms,
+                                              signed_by_us=signer.signed_by_us)
     logging.getLogger("dusk_edge.keys.signer").info(
         "signer: key %s… unlocked, guard %s", key.public_key.hex()[:16], guard.status())
     if unix_path:

@@ -164,3 +164,40 @@ def test_client_rejects_garbage_with_named_errors():
                     cbor.encode({"t": "error", "error": "DoubleSignError", "message": "x"})):
         with pytest.raises(SignerProtocolError if payload[:1] != b"\xa3" else DoubleSignError):
             client.on_challenge(payload)
+
+
+def test_forwarded_foreign_vote_of_our_key_disables_remote_signing(tmp_path):
+    from dusk_edge.core.hashes import sha3_256
+    from dusk_edge.keys.duplicate import DuplicateInstanceGuard
+    from dusk_edge.keys.errors import DuplicateInstanceError, SigningNotReadyError
+    clock = [0]
+    s = LocalSigner(KEY, DoubleSignGuard(str(tmp_path / "g.bin"), KEY.public_key),
+                    clock_ms=lambda: clock[0])
+    s.duplicate = DuplicateInstanceGuard(KEY.public_key, 0, 1000, signed_by_us=s.signed_by_us)
+    server = ServerSession(SECRET, s, _rng(1))
+    client = ClientSession(SECRET, _rng(2))
+    _handshake(server, client)
+    reply, _ = _one(server, client.request("sign_seed", round=1, seed=b"\x01" * 48))
+    with pytest.raises(SigningNotReadyError):
+        client.on_response(reply)
+    clock[0] = 1000
+    msg = vote_message(4, 0, 1)
+    own = client.on_response(_one(server, client.request("sign_vote", round=4, iteration=0, step=1,
+                                                          msg=msg))[0])["sig"]
+    assert own
+    seen = client.on_response(_one(server, client.request(
+        "observe_vote", pk=KEY.public_key, round=4, iteration=0, step=1, msg=msg))[0])
+    assert seen["duplicate"] is False                      # our own vote echoed back
+    bad = client.request("observe_vote", pk=KEY.public_key, round=4, iteration=0, step=1, msg="x")
+    with pytest.raises(BadSignRequestError):
+        client.on_response(_one(server, bad)[0])
+    other = vote_message(5, 0, 1)
+    seen = client.on_response(_one(server, client.request(
+        "observe_vote", pk=KEY.public_key, round=5, iteration=0, step=1, msg=other))[0])
+    assert seen["duplicate"] is True
+    reply, _ = _one(server, client.request("sign_vote", round=6, iteration=0, step=1,
+                                           msg=vote_message(6, 0, 1)))
+    with pytest.raises(DuplicateInstanceError):
+        client.on_response(reply)
+    assert sha3_256(other) not in [e[1] for e in s.guard.history.entries.values()]
+    s.close()

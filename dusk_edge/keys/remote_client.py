@@ -158,6 +158,10 @@ class RemoteSigner(Signer):
     def prune_below(self, finalized_round):
         return self._call("prune_below", round=finalized_round)["pruned"]
 
+    def observe_vote(self, public_key, round_, iteration, step, message):
+        return self._call("observe_vote", pk=bytes(public_key), round=round_, iteration=iteration,
+                          step=step, msg=bytes(message))["duplicate"]
+
     def close(self):
         self.session = None
         self.transport.close()

@@ -13,7 +13,7 @@
 import hmac
 
 from dusk_edge.core import cbor
-from dusk_edge.core.errors import DecodeError
+from dusk_edge.core.errors import DecodeError, DuskEdgeError
 from dusk_edge.keys import errors
 
 PROTOCOL_VERSION = 1
@@ -21,7 +21,7 @@ NONCE_SIZE = 32
 MIN_SECRET_SIZE = 16
 MAX_PAYLOAD = 1024
 _LABEL = b"dusk-edge-signer/"
-OPS = ("public_key", "sign_vote", "sign_candidate", "sign_seed", "prune_below")
+OPS = ("public_key", "sign_vote", "sign_candidate", "sign_seed", "prune_below", "observe_vote")
 REMOTE_ERRORS = {cls.__name__: cls for cls in (
     errors.DoubleSignError, errors.DuplicateInstanceError, errors.SigningNotReadyError,
     errors.BadSignRequestError, errors.SigningRefusedError, errors.GuardError,
@@ -141,8 +141,9 @@ class ServerSession:
         except errors.SigningRefusedError as exc:
             reply = {"t": "res", "seq": seq, "ok": False, "error": type(exc).__name__,
                      "message": str(exc)}
-        except errors.GuardError as exc:
-            reply = {"t": "res", "seq": seq, "ok": False, "error": "GuardError", "message": str(exc)}
+        except DuskEdgeError as exc:   # GuardError and anything else named: refuse, keep serving
+            reply = {"t": "res", "seq": seq, "ok": False, "error": type(exc).__name__,
+                     "message": str(exc)}
         return seal(self.session_key, b"res", reply)
 
     def _perform(self, body):
@@ -159,6 +160,9 @@ class ServerSession:
                 return {"sig": s.sign_seed(body["round"], body["seed"])}
             if op == "prune_below":
                 return {"pruned": s.prune_below(body["round"])}
+            if op == "observe_vote":
+                return {"duplicate": s.observe_vote(body["pk"], body["round"], body["iteration"],
+                                                    body["step"], body["msg"])}
         except KeyError as exc:
             raise errors.BadSignRequestError("request lacks field %s" % exc) from None
         raise errors.BadSignRequestError("unknown operation %r" % (op,))

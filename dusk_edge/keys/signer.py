@@ -9,6 +9,8 @@
     sign_candidate(round, iteration, block_hash) -> signature over block_hash[32]
     sign_seed(round, prev_seed) -> the new 48-byte seed, a signature over prev_seed[48]
     prune_below(finalized_round) -> number of guard entries dropped
+    observe_vote(public_key, round, iteration, step, message) -> True when the vote (already
+        verified by the node) is ours but was not signed here: a duplicate instance exists
 
 Every signature goes through the double-sign guard first (SHA3-256 of the signed bytes is the data
 hash): a conflicting request raises DoubleSignError, an identical one returns the stored signature.
@@ -72,6 +74,9 @@ class Signer:
     def prune_below(self, finalized_round):
         raise NotImplementedError
 
+    def observe_vote(self, public_key, round_, iteration, step, message):
+        raise NotImplementedError
+
 
 class LocalSigner(Signer):
     """Signs with a ConsensusKey in RAM, through a DoubleSignGuard, an optional AuditLog and an
@@ -107,6 +112,14 @@ class LocalSigner(Signer):
     def prune_below(self, finalized_round):
         _check_slot(finalized_round, 0)
         return self.guard.prune_below(finalized_round)
+
+    def observe_vote(self, public_key, round_, iteration, step, message):
+        check_vote_request(round_, iteration, step, message)
+        _check_size("public_key", public_key, bls.PUBLIC_KEY_SIZE)
+        if self.duplicate is None:
+            return False
+        return self.duplicate.observe_vote(self.clock_ms(), public_key, round_, iteration, step,
+                                           sha3_256(bytes(message)))
 
     def signed_by_us(self, round_, iteration, step, data_hash):
         """For DuplicateInstanceGuard: did our guard record exactly this signature?"""
