@@ -1,0 +1,218 @@
+"""An in-memory ChainView (dusk_edge.core.consensus.chain_view) for consensus simulations.
+
+It uses the ledger's real Header/Block/Fault types and the consensus checks a ledger must apply
+to a candidate (§3.2, §8): height, parent, hash, block time, seed signature, prev_block_cert,
+failed_iterations (expected generator + Fail attestation), faults (§3.10) and roots. What it
+leaves out is the VM: the "state transition" is a deterministic state_hash chain, so a Byzantine
+generator that lies about it proposes an Invalid candidate. Stakes are a plain table with the soft
+slashing of PROTOCOL.md §6 for Fail(NoCandidate) entries. Timestamps are milliseconds here.
+"""
+from dusk_edge.core.consensus.aggregator import (
+    InvalidAttestation,
+    get_fault_key,
+    verify_attestation,
+)
+from dusk_edge.core.consensus.attestation import (
+    RESULT_FAIL,
+    VOTE_NO_CANDIDATE,
+    VOTE_VALID,
+    ConsensusHeader,
+)
+from dusk_edge.core.consensus.chain_view import CandidateRejected
+from dusk_edge.core.consensus.finality import RollingFinality
+from dusk_edge.core.consensus.sortition import CommitteeCache
+from dusk_edge.core.errors import RemoteProtocolError
+from dusk_edge.core.hashes import sha3_256
+from dusk_edge.core.ledger.block import Block
+from dusk_edge.core.ledger.faults import InvalidFault, check_fault
+from dusk_edge.core.ledger.header import Header, count_attested_failures, default_attestation
+
+EMERGENCY_BLOCK_ITERATION = 255
+EPOCH_BLOCKS = 20
+
+
+def compute_state_hash(parent_state, height):
+    """The simulation's stand-in for the VM state root."""
+    return sha3_256(parent_state + height.to_bytes(8, "little"))
+
+
+class SimChain:
+    """One node's chain. ``stakes`` maps pk -> [value, eligible_since, faults]."""
+
+    def __init__(self, provisioners, genesis_seed, verifier, timing, genesis_time=0):
+        self.verifier = verifier
+        self.timing = timing
+        genesis = Header(height=0, timestamp=genesis_time, seed=genesis_seed, att=default_attestation())
+        genesis.seal()
+        self.blocks = [Block(genesis)]
+        self.stakes_at = [dict((bytes(pk), [v, es, 0]) for pk, v, es in provisioners)]
+        self.finality = RollingFinality(0)
+        self.final_hashes = {0: genesis.hash}
+        self.final_times = {}
+        self.accept_times = {}
+        self.slashes = []
+        self.pending_faults = []
+        self._committees = {}
+
+    # ChainView --------------------------------------------------------------------------------
+    def tip_header(self):
+        return self.blocks[-1].header
+
+    def tip_time_ms(self):
+        return self.blocks[-1].header.timestamp
+
+    def time_ms(self, header):
+        return header.timestamp
+
+    def get_header(self, height):
+        return self.blocks[height].header if 0 <= height < len(self.blocks) else None
+
+    def is_final(self, height):
+        return height <= self.finality.last_final
+
+    def get_provisioners(self, round):
+        """Provisioners after block round-1."""
+        table = self.stakes_at[round - 1]
+        return [(pk, row[0], row[1]) for pk, row in table.items()]
+
+    def build_candidate(self, round, iteration, seed, generator_pk, failed_iterations, faults, now):
+        tip = self.tip_header()
+        timestamp = max(now, tip.timestamp + self.timing.minimum_block_time)
+        header = Header(height=round, timestamp=timestamp, prev_block_hash=tip.hash, seed=seed,
+                        state_hash=compute_state_hash(tip.state_hash, round),
+                        generator_bls_pubkey=generator_pk, iteration=iteration, prev_block_cert=tip.att,
+                        failed_iterations=list(failed_iterations), att=default_attestation())
+        return Block(header, [], faults).fill_roots()
+
+    def validate_candidate(self, block, now):
+        tip = self.tip_header()
+        h = block.header
+        if h.height != tip.height + 1:
+            raise CandidateRejected("MismatchHeight", must_vote=False)
+        if h.prev_block_hash != tip.hash:
+            raise CandidateRejected("PrevBlockHash", must_vote=False)
+        if h.timestamp > now + self.timing.timestamp_margin:
+            raise CandidateRejected("BlockTimeHigher", must_vote=False)
+        try:
+            self.check_block(block, tip)
+        except RemoteProtocolError as exc:
+            raise CandidateRejected(str(exc), must_vote=True) from None
+
+    def accept_block(self, block, now):
+        tip = self.tip_header()
+        h = block.header
+        if h.height != tip.height + 1 or h.prev_block_hash != tip.hash:
+            raise RemoteProtocolError("block does not extend the tip")
+        self.check_block(block, tip)
+        self.blocks.append(block)
+        self.stakes_at.append(self.apply_slashes(block))
+        self.accept_times[h.height] = now
+        for height, _label in self.finality.on_block_accepted(h.height, min(h.iteration, 50),
+                                                              count_attested_failures(h)):
+            self.final_hashes[height] = self.blocks[height].header.hash
+            self.final_times[height] = now
+
+    def revert_tip(self):
+        height = len(self.blocks) - 1
+        self.finality.on_block_reverted(height)
+        self.blocks.pop()
+        self.stakes_at.pop()
+        self.accept_times.pop(height, None)
+
+    # checks (the ledger's job in the node) ------------------------------------------------------
+    def check_block(self, block, parent):
+        h = block.header
+        if not h.check_hash():
+            raise RemoteProtocolError("hash does not match the header")
+        block.check_roots()
+        if h.iteration != EMERGENCY_BLOCK_ITERATION:
+            if h.timestamp < parent.timestamp + self.timing.minimum_block_time:
+                raise RemoteProtocolError("BlockTimeLess")
+            if h.state_hash != compute_state_hash(parent.state_hash, h.height):
+                raise RemoteProtocolError("state transition mismatch")
+        if not self.verifier.verify_multisig([h.generator_bls_pubkey], parent.seed, h.seed):
+            raise RemoteProtocolError("bad seed signature")
+        self.check_prev_cert(h, parent)
+        self.check_failed_iterations(h, parent)
+        self.check_faults(block)
+
+    def committees_for(self, height, parent_seed):
+        key = (height, parent_seed)
+        cache = self._committees.get(key)
+        if cache is None:
+            if len(self._committees) > 64:
+                self._committees.clear()
+            cache = CommitteeCache(self.get_provisioners(height), parent_seed, height)
+            self._committees[key] = cache
+        return cache
+
+    def check_prev_cert(self, h, parent):
+        if parent.height == 0 or parent.iteration == EMERGENCY_BLOCK_ITERATION:
+            return
+        cert = h.prev_block_cert
+        if cert.result == RESULT_FAIL or cert.vote.kind != VOTE_VALID or cert.vote.block_hash != parent.hash:
+            raise RemoteProtocolError("prev_block_cert does not attest the parent")
+        grand = self.blocks[parent.height - 1].header
+        header = ConsensusHeader(parent.prev_block_hash, parent.height, parent.iteration)
+        verify_attestation(cert, header, self.committees_for(parent.height, grand.seed), self.verifier)
+
+    def check_failed_iterations(self, h, parent):
+        if h.iteration == EMERGENCY_BLOCK_ITERATION:
+            return
+        if len(h.failed_iterations) > min(h.iteration, 8):
+            raise RemoteProtocolError("too many failed iterations")
+        committees = self.committees_for(h.height, parent.seed)
+        for i, entry in enumerate(h.failed_iterations):
+            if entry is None:
+                continue
+            if entry.attestation.result != RESULT_FAIL or entry.generator != committees.generator(i):
+                raise RemoteProtocolError("failed iteration %d: not a Fail of its generator" % i)
+            try:
+                verify_attestation(entry.attestation, ConsensusHeader(parent.hash, h.height, i), committees,
+                                   self.verifier)
+            except InvalidAttestation as exc:
+                raise RemoteProtocolError("failed iteration %d: %s" % (i, exc)) from None
+
+    def check_faults(self, block):
+        known = set()
+        for b in self.blocks[-EPOCH_BLOCKS:]:
+            for f in b.faults:
+                known.add(f.fault_id())
+
+        def verify(pk, msg, sig):
+            return self.verifier.verify_multisig([pk], msg, sig)
+
+        def parent_hash_at(height):
+            return self.blocks[height].header.hash if 0 <= height < len(self.blocks) else None
+
+        for fault in block.faults:
+            try:
+                check_fault(fault, block.header.height, EPOCH_BLOCKS, verify, parent_hash_at,
+                            lambda fid: fid in known)
+            except InvalidFault as exc:
+                raise RemoteProtocolError(str(exc)) from None
+
+    def apply_slashes(self, block):
+        """Soft slash (§6) for Fail(NoCandidate) failed iterations and for faults."""
+        table = dict((pk, list(row)) for pk, row in self.stakes_at[-1].items())
+        h = block.header
+        culprits = []
+        for entry in h.failed_iterations:
+            if entry is not None and entry.attestation.vote.kind == VOTE_NO_CANDIDATE:
+                culprits.append(("soft", entry.generator))
+        for fault in block.faults:
+            culprits.append(("fault", fault.first.signer))
+        for kind, pk in culprits:
+            row = table.get(pk)
+            if row is None:
+                continue
+            row[2] += 1
+            effective = row[2] - 1  # one warning
+            if effective > 0:
+                row[1] = h.height + (EPOCH_BLOCKS - h.height % EPOCH_BLOCKS) + effective * EPOCH_BLOCKS
+                row[0] -= row[0] // 100 * effective * 10
+            self.slashes.append((h.height, kind, pk))
+        return table
+
+    def fault_keys(self):
+        return set(get_fault_key(f) for b in self.blocks for f in b.faults)
