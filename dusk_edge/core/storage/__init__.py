@@ -1,0 +1,1 @@
+"""Sans-I/O storage formats (the chain log on flash)."""

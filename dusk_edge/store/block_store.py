@@ -1,0 +1,475 @@
+"""BlockStore: the chain on flash as an append-only segment log (DESIGN.md §6, docs/storage.md).
+
+Blocks are opaque to the store: (height, hash, header bytes, body bytes, tx ids, label). Appends
+and label changes are staged in memory and written by `commit()` as one page-aligned write plus
+one fdatasync; during catch-up, commit once per batch. Open replays the log into a ChainIndex,
+truncates a torn tail and quarantines damage; appends are refused while a height is quarantined.
+"""
+import fcntl
+import logging
+import os
+import time
+import zlib
+
+import cbor2
+
+from dusk_edge.core.errors import DecodeError, LocalProtocolError
+from dusk_edge.core.storage import log_format as lf
+from dusk_edge.store import segments as sg
+from dusk_edge.store.chain_index import MISSING, PRUNED, ChainIndex, pack_loc, unpack_loc
+from dusk_edge.store.errors import (StoreCorruptError, StoreError, StoreFormatError,
+                                    StoreFullError, StoreLockedError, StoreQuarantinedError)
+from dusk_edge.store.maintenance import MaintenanceMixin
+
+LOG = logging.getLogger("dusk_edge.store")
+DEFAULT_SEGMENT_SIZE = 16 * 1024 * 1024
+MIN_SEGMENT_SIZE = 4 * lf.PAGE
+META_NAME = "store.cbor"
+QUARANTINE_NAME = "quarantine.cbor"
+COMMIT_OVERHEAD = lf.COMMIT_SIZE + lf.PAGE + lf.RECORD_HEADER  # commit record + worst pad
+BLOCK_TIME_MS = 10000
+
+
+class StoredBlock:
+    """A block read back: ``body`` is None once pruned."""
+
+    __slots__ = ("height", "block_hash", "header", "body", "tx_ids", "label")
+
+    def __init__(self, height, block_hash, header, body, tx_ids, label):
+        self.height = height
+        self.block_hash = block_hash
+        self.header = header
+        self.body = body
+        self.tx_ids = tx_ids
+        self.label = label
+
+    def __repr__(self):
+        return "StoredBlock(height=%d, hash=%s, body=%s)" % (
+            self.height, self.block_hash.hex()[:16], "pruned" if self.body is None else len(self.body))
+
+
+class BlockStore(MaintenanceMixin):
+    def __init__(self, path, io, caps, compress, clock, block_time_ms):
+        self.path = path
+        self.io = io
+        self.caps = caps or {}
+        self.compress = compress
+        self.clock = clock
+        self.block_time_ms = block_time_ms
+        self.index = ChainIndex()
+        self.segments = []
+        self.segment_size = DEFAULT_SEGMENT_SIZE
+        self.pending = []
+        self.pending_len = 0
+        self.active_records = []   # (offset, type, index part) of the active segment
+        self.quarantine = {}       # height -> reason
+        self.recovery = []         # what open found: torn tails, damaged regions
+        self.full = False
+        self.closed = False
+        self.blocks_appended = 0
+        self.body_bytes_in = 0
+        self.body_bytes_stored = 0
+        self.opened_at = clock()
+        self.budget_warned = False
+        self.warnings = []
+        self._lock_fd = None
+
+    # --- opening ---------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path, board_caps=None, segment_size=DEFAULT_SEGMENT_SIZE, compress=True,
+             io=None, clock=time.monotonic, block_time_ms=BLOCK_TIME_MS):
+        """Open (creating if needed) the store in directory ``path``.
+
+        ``board_caps``: the ``caps`` table of a board profile (write budget, prune). ``compress``:
+        store bodies zlib level 1 when that saves at least 1/8. Raises StoreFormatError for a
+        newer on-disk format, StoreLockedError when another process has it open."""
+        store = cls(path, io or sg.FileIO(), board_caps, compress, clock, block_time_ms)
+        os.makedirs(path, exist_ok=True)
+        store._lock()
+        try:
+            store._load_meta(segment_size)
+            store._replay_segments()
+            store._load_quarantine()
+        except BaseException:
+            store._release()
+            raise
+        return store
+
+    def _lock(self):
+        self._lock_fd = os.open(os.path.join(self.path, "LOCK"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise StoreLockedError("store %s is open in another process" % self.path) from None
+
+    def _release(self):
+        for seg in self.segments:
+            seg.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _load_meta(self, segment_size):
+        meta_path = os.path.join(self.path, META_NAME)
+        if os.path.exists(meta_path):
+            with open(meta_path, "rb") as f:
+                try:
+                    meta = cbor2.loads(f.read())
+                except (ValueError, cbor2.CBORDecodeError):
+                    raise StoreError("%s is not readable CBOR" % meta_path) from None
+            if not isinstance(meta, dict) or not isinstance(meta.get("format"), int):
+                raise StoreError("%s lacks a format version" % meta_path)
+            if meta["format"] > lf.FORMAT_VERSION:
+                raise StoreFormatError(
+                    "store %s has on-disk format %d; this dusk-edge reads format %d and refuses to "
+                    "open it (upgrade dusk-edge)" % (self.path, meta["format"], lf.FORMAT_VERSION))
+            self.segment_size = meta["segment_size"]
+            return
+        if segment_size < MIN_SEGMENT_SIZE or segment_size % lf.PAGE or segment_size >= 1 << 32:
+            raise LocalProtocolError("segment_size must be a multiple of %d in [%d, 4 GiB)"
+                                     % (lf.PAGE, MIN_SEGMENT_SIZE))
+        self.segment_size = segment_size
+        try:
+            self.io.write_file(meta_path, cbor2.dumps({"format": lf.FORMAT_VERSION,
+                                                       "segment_size": segment_size}))
+        except OSError as exc:
+            if sg.is_enospc(exc):
+                raise sg.full_error("creating the store", exc) from None
+            raise
+
+    def _replay_segments(self):
+        for name in os.listdir(self.path):
+            if name.endswith(".tmp"):
+                os.unlink(os.path.join(self.path, name))
+        numbers = sg.list_segment_numbers(self.path)
+        for i, number in enumerate(numbers):
+            seg = sg.open_segment(self.io, self.path, number)
+            self.segments.append(seg)
+            last = i == len(numbers) - 1
+            side = None if last else sg.read_sidecar(self.path, seg)
+            if side is not None:
+                records, head = side
+                seg.end = head["end"]
+                seg.sealed = True
+                self._replay_records(seg, records)
+                self.index.apply_commit(head["seq"], head["tip"])
+                continue
+            self._scan_and_replay(seg, last)
+        if not self.segments:
+            self.segments.append(sg.create_segment(self.io, self.path, 0, self.segment_size,
+                                                   os.urandom(8)))
+
+    def _replay_records(self, seg, records):
+        for offset, rtype, payload in records:
+            self.index.apply(rtype, payload, pack_loc(seg.number, offset))
+
+    def _scan_and_replay(self, seg, last):
+        image = sg.read_segment(self.io, seg)
+        result = lf.scan_segment(memoryview(image), lf.PAGE, self.index.last_seq)
+        seg.end = result.end
+        self._replay_scan(seg, result)
+        for start, end in result.damaged:
+            self.recovery.append({"kind": "damaged", "segment": seg.number, "offset": start,
+                                  "end": end, "heights_near": self._heights_near(result, start)})
+        if result.torn is not None:
+            start, end = result.torn
+            self.recovery.append({"kind": "torn_tail", "segment": seg.number, "offset": start,
+                                  "end": end, "bytes": end - start})
+            if last:  # zero it so that no stale bytes outlive the next, shorter commit
+                self.io.write(seg.fd, bytes(end - start), start)
+                self.io.sync(seg.fd)
+        if last:
+            self.active_records = [(o, t, bytes(p[:lf.index_part_length(t, p)]))
+                                   for o, t, p in result.records]
+        else:
+            seg.sealed = True
+            self._write_sidecar_quietly(seg, [(o, t, p) for o, t, p in result.records])
+        if result.damaged:
+            LOG.error("store: damaged records quarantined in segment %d: %s", seg.number,
+                      result.damaged)
+
+    def _replay_scan(self, seg, result):
+        for offset, rtype, payload in result.records:
+            self.index.apply(rtype, payload, pack_loc(seg.number, offset))
+
+    @staticmethod
+    def _heights_near(result, offset):
+        """Heights of the good HEADER records right before and after a damaged offset."""
+        before = after = None
+        for off, rtype, payload in result.records:
+            if rtype != lf.T_HEADER:
+                continue
+            height = lf.decode_header_record(payload)[0]
+            if off < offset:
+                before = height
+            elif after is None:
+                after = height
+        return [before, after]
+
+    def _write_sidecar_quietly(self, seg, records):
+        try:
+            sg.write_sidecar(self.io, self.path, seg, records, self.index.last_seq, self.index.tip)
+        except OSError as exc:  # a cache: the next open rebuilds it by scanning
+            LOG.warning("store: could not write the sidecar of segment %d: %s", seg.number, exc)
+
+    def _load_quarantine(self):
+        for height in self.index.missing_heights():
+            self.quarantine[height] = "record lost in a damaged region"
+        path = os.path.join(self.path, QUARANTINE_NAME)
+        if not os.path.exists(path):
+            return
+        with open(path, "rb") as f:
+            try:
+                saved = cbor2.loads(f.read())
+            except (ValueError, cbor2.CBORDecodeError):
+                saved = {}
+        for height, entry in saved.items():
+            # still quarantined only while the same bad record is the live one
+            if self.index.has(height) and entry[1] in (self.index.header_loc[self.index.slot(height)],
+                                                     self.index.body_loc[self.index.slot(height)]):
+                self.quarantine[height] = entry[0]
+
+    def save_quarantine(self, bad_locs=None):
+        saved = {}
+        for height, reason in self.quarantine.items():
+            loc = (bad_locs or {}).get(height, MISSING)
+            saved[height] = [reason, loc]
+        try:
+            self.io.write_file(os.path.join(self.path, QUARANTINE_NAME), cbor2.dumps(saved))
+        except OSError as exc:
+            LOG.warning("store: could not persist the quarantine list: %s", exc)
+
+    # --- writing -----------------------------------------------------------------------------
+    @property
+    def active(self):
+        return self.segments[-1]
+
+    def _ensure_open(self):
+        if self.closed:
+            raise LocalProtocolError("store is closed")
+
+    def append_block(self, height, block_hash, header_bytes, body_bytes, tx_ids=(), label=None):
+        """Stage a block (durable at the next `commit()`). A height at or below the tip is a
+        revert: the heights above it are dropped. Raises StoreQuarantinedError while a damaged
+        height awaits repair, StoreFullError while the disk is full, LocalProtocolError for a
+        height gap."""
+        self._ensure_open()
+        if self.quarantine:
+            raise StoreQuarantinedError("store refuses new blocks: heights %s are damaged; run "
+                                        "`dusk-edge store repair`" % sorted(self.quarantine)[:10])
+        if self.full:
+            self.commit()  # probe: raises StoreFullError again while the disk is still full
+        index = self.index
+        if index.tip is not None and not index.base <= height <= index.tip + 1:
+            raise LocalProtocolError("height %d does not follow the tip %d (base %d)"
+                                     % (height, index.tip, index.base))
+        records = self._block_records(height, 0, block_hash, header_bytes, body_bytes, tx_ids, label)
+        self._stage(records)
+        self.blocks_appended += 1
+
+    def _block_records(self, height, flags, block_hash, header_bytes, body_bytes, tx_ids, label):
+        body_flags, stored = 0, bytes(body_bytes)
+        if self.compress and len(stored) >= 256:
+            packed = zlib.compress(stored, 1)
+            if len(packed) * 8 <= len(stored) * 7:
+                body_flags, stored = lf.FLAG_ZLIB, packed
+        self.body_bytes_in += len(body_bytes)
+        self.body_bytes_stored += len(stored)
+        header = lf.encode_header_record(height, flags, bytes(block_hash),
+                                         [bytes(t) for t in tx_ids], label, bytes(header_bytes))
+        return [(lf.T_HEADER, header), (lf.T_BODY, lf.encode_body_record(height, body_flags, stored))]
+
+    def set_label(self, height, label):
+        """Stage a label change (e.g. Attested -> Final) for a stored height."""
+        self._ensure_open()
+        if not self.index.has(height):
+            raise LocalProtocolError("no block at height %d" % height)
+        self._stage([(lf.T_LABEL, cbor2.dumps([height, bytes(label)]))])
+
+    def _stage(self, records):
+        encoded = [lf.encode_record(t, p) for t, p in records]
+        size = sum(len(e) for e in encoded)
+        if size + COMMIT_OVERHEAD > self.segment_size - lf.PAGE:
+            raise StoreError("records of %d bytes exceed a segment (%d bytes)" % (size, self.segment_size))
+        seg = self.active
+        if seg.end + self.pending_len + size + COMMIT_OVERHEAD > seg.size:
+            self._write_commit()
+            self._roll_segment()
+            seg = self.active
+        for (rtype, payload), enc in zip(records, encoded):
+            offset = seg.end + self.pending_len
+            self.pending.append(enc)
+            self.pending_len += len(enc)
+            self.index.apply(rtype, payload, pack_loc(seg.number, offset))
+            self.active_records.append((offset, rtype, payload[:lf.index_part_length(rtype, payload)]))
+
+    def _roll_segment(self):
+        seg = self.active
+        number = seg.number + 1
+        new = sg.create_segment(self.io, self.path, number, self.segment_size, os.urandom(8))
+        seg.sealed = True
+        self._write_sidecar_quietly(seg, self.active_records)
+        self.segments.append(new)
+        self.active_records = []
+
+    def commit(self):
+        """Make everything staged durable: one write, one fdatasync. Raises StoreFullError (the
+        staged records stay staged; call again once space returns)."""
+        self._ensure_open()
+        self._write_commit()
+
+    def _write_commit(self):
+        if not self.pending:
+            self.full = False
+            return
+        seg = self.active
+        data = b"".join(self.pending)
+        seq = self.index.last_seq + 1
+        commit = lf.encode_commit(seq, seg.end, self.index.tip)
+        blob = data + lf.pad_record_for(len(data)) + lf.encode_record(lf.T_COMMIT, commit)
+        try:
+            self.io.write(seg.fd, blob, seg.end)
+            self.io.sync(seg.fd)
+        except OSError as exc:
+            if sg.is_enospc(exc):
+                self.full = True
+                raise sg.full_error("committing %d bytes" % len(blob), exc) from None
+            raise StoreError("writing segment %d failed: %s" % (seg.number, exc)) from None
+        self.active_records.append((seg.end + len(blob) - lf.COMMIT_SIZE, lf.T_COMMIT, commit))
+        seg.end += len(blob)
+        self.index.last_seq = seq
+        self.pending = []
+        self.pending_len = 0
+        self.full = False
+        self._check_budget()
+
+    # --- reading -----------------------------------------------------------------------------
+    def read_record(self, loc):
+        """(type, payload) of the record at ``loc``; raises StoreCorruptError on a bad checksum."""
+        number, offset = unpack_loc(loc)
+        seg = self._segment(number)
+        if seg is self.active and offset >= seg.end:
+            data = b"".join(self.pending)
+            rel = offset - seg.end
+        else:
+            head = self.io.read(seg.fd, lf.RECORD_HEADER, offset)
+            length = int.from_bytes(head[:4], "little") if len(head) == lf.RECORD_HEADER else 0
+            length = min(length, seg.size - offset - lf.RECORD_HEADER)
+            data = head + self.io.read(seg.fd, length, offset + lf.RECORD_HEADER)
+            rel = 0
+        try:
+            rtype, payload, _ = lf.decode_record(data, rel)
+        except DecodeError as exc:
+            raise StoreCorruptError("segment %d offset %d: %s" % (number, offset, exc)) from None
+        return rtype, payload
+
+    def _segment(self, number):
+        for seg in self.segments:
+            if seg.number == number:
+                return seg
+        raise StoreError("segment %d is gone" % number)
+
+    def _read_checked(self, height, loc, rtype):
+        try:
+            found, payload = self.read_record(loc)
+            if found != rtype:
+                raise StoreCorruptError("record at %s is type %d, not %d" % (unpack_loc(loc), found, rtype))
+            return payload
+        except StoreCorruptError as exc:
+            self.quarantine[height] = str(exc)
+            self.save_quarantine({height: loc})
+            LOG.error("store: height %d quarantined: %s", height, exc)
+            raise StoreCorruptError("height %d is damaged (%s); repair it from a good copy"
+                                    % (height, exc)) from None
+
+    def _header_fields(self, height):
+        index = self.index
+        if not index.has(height):
+            return None
+        loc = index.header_loc[index.slot(height)]
+        if loc == MISSING:
+            raise StoreCorruptError("height %d was lost in a damaged region; repair it" % height)
+        return lf.decode_header_record(self._read_checked(height, loc, lf.T_HEADER))
+
+    def header_by_height(self, height):
+        fields = self._header_fields(height)
+        return None if fields is None else fields[5]
+
+    def block_by_height(self, height):
+        """The StoredBlock at ``height`` or None. Raises StoreCorruptError for a damaged one."""
+        fields = self._header_fields(height)
+        if fields is None:
+            return None
+        _, _, block_hash, tx_ids, _, header, _ = fields
+        loc = self.index.body_loc[self.index.slot(height)]
+        body = None
+        if loc == MISSING:
+            raise StoreCorruptError("body of height %d was lost in a damaged region" % height)
+        if loc != PRUNED:
+            _, flags, body = lf.decode_body_record(self._read_checked(height, loc, lf.T_BODY))
+            if flags & lf.FLAG_ZLIB:
+                try:
+                    body = zlib.decompress(body)
+                except zlib.error as exc:
+                    raise StoreCorruptError("body of height %d: %s" % (height, exc)) from None
+        return StoredBlock(height, block_hash, header, body, tx_ids, self.index.labels.get(height))
+
+    def block_by_hash(self, block_hash):
+        height = self.height_of(block_hash)
+        return None if height is None else self.block_by_height(height)
+
+    def height_of(self, block_hash):
+        height = self.index.by_hash.get(bytes(block_hash))
+        if height is None or not self.index.has(height):
+            return None
+        return height if self.index.hashes[self.index.slot(height)] == block_hash else None
+
+    def tx_location(self, tx_id):
+        """(height, position in the block's tx ids) or None; checked against the stored header
+        so that entries left over from a revert are never returned."""
+        packed = self.index.by_tx.get(bytes(tx_id))
+        if packed is None:
+            return None
+        height, position = packed >> 16, packed & 0xFFFF
+        fields = self._header_fields(height)
+        if fields is None or position >= len(fields[3]) or fields[3][position] != tx_id:
+            return None
+        return height, position
+
+    def label(self, height):
+        return self.index.labels.get(height)
+
+    def tip(self):
+        """(height, block_hash) of the highest stored block, or None when empty."""
+        index = self.index
+        if index.tip is None:
+            return None
+        return index.tip, index.hashes[index.slot(index.tip)]
+
+    def close(self):
+        """Commit what is staged and release the files. Safe to call twice."""
+        if self.closed:
+            return
+        try:
+            if self.pending:
+                self._write_commit()
+        finally:
+            self.closed = True
+            self._release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def store_path(data_dir):
+    """Where a node keeps its store inside its data directory."""
+    return os.path.join(data_dir, "store")
+
+
+__all__ = ["BlockStore", "StoredBlock", "StoreError", "StoreFullError", "StoreFormatError",
+           "StoreCorruptError", "StoreQuarantinedError", "StoreLockedError", "store_path"]
