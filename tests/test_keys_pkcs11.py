@@ -112,6 +112,14 @@ def test_wrong_pin_missing_token_and_missing_module_are_named(softhsm):
             t.sign_owner("no-such-owner-key", MESSAGE)
 
 
+def test_two_sessions_on_one_token_in_one_process(softhsm, token):
+    # PKCS#11 login is per process: the second open must not fail with UserAlreadyLoggedIn.
+    with open_token(softhsm["token"], PIN, softhsm["module"]) as second:
+        second.ensure_kek("kek-shared")
+        document = keystore.seal_with_token(KEY, second, "kek-shared")
+    assert keystore.unseal(document, token=token).secret_key == KEY.secret_key
+
+
 def test_pin_sources(tmp_path, monkeypatch):
     pin_file = write_private(tmp_path / "pin", PIN + "\n")
     assert resolve_pin(pin_file=pin_file) == PIN

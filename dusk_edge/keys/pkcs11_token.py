@@ -205,7 +205,12 @@ def open_token(token_label, pin, module_path=None):
         raise TokenMissingError("cannot load PKCS#11 module %s (%s)" % (path, type(exc).__name__)) from None
     try:
         token = lib.get_token(token_label=token_label)
-        session = token.open(user_pin=pin, rw=True)
+        try:
+            session = token.open(user_pin=pin, rw=True)
+        except pkcs11.exceptions.UserAlreadyLoggedIn:
+            # PKCS#11 login is per process and token: another open session of ours already
+            # logged in, and a new session shares that login.
+            session = token.open(rw=True)
     except pkcs11.exceptions.PKCS11Error as exc:
         raise _map_error(exc, "opening token %r" % token_label) from None
     return Token(session, token_label)
