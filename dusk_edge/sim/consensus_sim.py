@@ -192,7 +192,8 @@ class ConsensusSim:
             self.push(self.now + self.delay(), "msg", peer.index, data_for(peer))
 
     def equivocate(self, node, msg):
-        """Half the peers get the honest vote, the other half a conflicting one, both signed."""
+        """Everyone gets the honest vote; half the peers also get a conflicting one (as relaying
+        would spread both)."""
         other = conflicting_vote(msg.vote)
         header = msg.header
         signable = header.encode() + bytes([1 if msg.topic == TOPIC_VALIDATION else 2]) + other.encode()
@@ -203,7 +204,8 @@ class ConsensusSim:
             twin = Ratification(header, other, msg.timestamp, msg.validation_result, SignInfo(node.pk, sig))
         honest = encode_message(msg, push_block)
         evil = encode_message(twin, push_block)
-        self.send_to_all(node, lambda peer: honest if peer.index % 2 == 0 else evil, msg)
+        self.send_to_all(node, lambda peer: honest, msg)
+        self.send_to_all(node, lambda peer: evil if peer.index % 2 else honest, twin)
 
     def serve_sync(self, node, _payload):
         """Feed blocks above our tip from a random reachable peer that has them."""

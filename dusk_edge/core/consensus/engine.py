@@ -545,11 +545,11 @@ class ConsensusEngine:
         if header.round == self.round:
             return False
         if header.round > self.round:
+            self.events.append(("sync", self.round, header.round))
             if header.round > self.tip.height + MAX_ROUND_DISTANCE:
                 raise RemoteProtocolError("message beyond tip + %d" % MAX_ROUND_DISTANCE)
             if len(self.future) < MAX_FUTURE_MESSAGES:
                 self.future.append(msg)
-            self.events.append(("sync", self.round, header.round))
             return True
         if header.round == self.round - 1 and msg.topic == TOPIC_QUORUM:
             self.process_past_quorum(msg, now)
