@@ -39,18 +39,31 @@ ALLOWED_IMPORTS = {
 }
 
 
+# Methods and builtins CPython has and MicroPython 1.27 lacks (probed on the wasm port). A call is
+# allowed inside a try whose handler catches the AttributeError/TypeError/NameError it raises
+# there (a CPython fast path with a portable fallback).
+MISSING_METHODS = {
+    "bit_length", "bit_count", "as_integer_ratio", "ljust", "rjust", "zfill", "casefold",
+    "isidentifier", "isdecimal", "isalnum", "isprintable", "isascii", "swapcase", "title",
+    "expandtabs", "removeprefix", "removesuffix", "translate", "maketrans", "tobytes", "cast",
+    "add_note", "iter_unpack", "isqrt",
+}
+MISSING_BUILTINS = {"vars", "format"}
+NO_KEYWORDS = {"to_bytes", "from_bytes"}  # MicroPython: byteorder positional, no signed=
+
+
 def top_module(name):
     return (name or "").split(".")[0]
 
 
-def guarded_by_import_error(node, parents):
-    """True when ``node`` sits in the body of a try whose handlers catch ImportError."""
+def guarded_by(node, parents, errors):
+    """True when ``node`` sits in the body of a try with a handler for one of ``errors``."""
     child = node
     for parent in reversed(parents):
         if isinstance(parent, ast.Try) and child in parent.body:
             for handler in parent.handlers:
                 names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-                if any(isinstance(n, ast.Name) and n.id in ("ImportError", "Exception") for n in names):
+                if any(isinstance(n, ast.Name) and n.id in errors + ("Exception",) for n in names):
                     return True
         child = parent
     return False
@@ -63,6 +76,7 @@ class SubsetChecker(ast.NodeVisitor):
         self.path = relative_path
         self.problems = []
         self.parents = []
+        self.defined = set()
 
     def flag(self, node, message):
         self.problems.append((getattr(node, "lineno", 0), message))
@@ -77,7 +91,7 @@ class SubsetChecker(ast.NodeVisitor):
         if module not in FORBIDDEN_MODULES:
             return
         allowed = ALLOWED_IMPORTS.get((self.path.name, module))
-        if allowed == "any" or (allowed == "guarded" and guarded_by_import_error(node, self.parents)):
+        if allowed == "any" or (allowed == "guarded" and guarded_by(node, self.parents, ("ImportError",))):
             return
         self.flag(node, "imports %s: %s" % (name, FORBIDDEN_MODULES[module]))
 
@@ -92,8 +106,26 @@ class SubsetChecker(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Call(self, node):
-        if isinstance(node.func, ast.Name) and node.func.id == "__import__":
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "__import__":
             self.flag(node, "__import__(): no dynamic imports in the core")
+        elif not guarded_by(node, self.parents, ("AttributeError", "TypeError", "NameError")):
+            self.check_portable_call(node, func)
+        self.generic_visit(node)
+
+    def check_portable_call(self, node, func):
+        if isinstance(func, ast.Attribute) and func.attr in MISSING_METHODS:
+            self.flag(node, ".%s(): MicroPython lacks this method" % func.attr)
+        elif isinstance(func, ast.Name) and func.id in MISSING_BUILTINS and func.id not in self.defined:
+            self.flag(node, "%s(): MicroPython lacks this builtin" % func.id)
+        elif isinstance(func, ast.Attribute) and func.attr in NO_KEYWORDS and node.keywords:
+            self.flag(node, ".%s() with keywords: MicroPython takes byteorder positionally, no signed=" % func.attr)
+        elif isinstance(func, ast.Name) and func.id == "zip" and node.keywords:
+            self.flag(node, "zip(strict=...): MicroPython's zip takes no keywords")
+
+    def visit_Module(self, node):
+        # names the module defines itself, so a local format() is not the missing builtin
+        self.defined = {n.name for n in ast.walk(node) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         self.generic_visit(node)
 
     def visit_Match(self, node):
@@ -203,6 +235,13 @@ BREAKING = [
     ("x = {*a}\n", "set display"),
     ("try:\n    pass\nexcept* ValueError:\n    pass\n", "except*"),
     ("class A:\n    def __del__(self):\n        pass\n", "__del__"),
+    ("n = x.bit_length()\n", ".bit_length()"),
+    ("s = name.ljust(8)\n", ".ljust()"),
+    ("b = view.tobytes()\n", ".tobytes()"),
+    ("t = format(5, '02x')\n", "format()"),
+    ("b = n.to_bytes(4, byteorder='little')\n", "to_bytes() with keywords"),
+    ("n = int.from_bytes(b, 'big', signed=True)\n", "from_bytes() with keywords"),
+    ("p = list(zip(a, b, strict=True))\n", "zip(strict"),
 ]
 ALLOWED = [
     "import struct\nfrom dusk_edge.core.hashes import sha3_256\n",
@@ -213,6 +252,10 @@ ALLOWED = [
     "def f(a, *, b=1):\n    return a\n",
     "def f(a: int) -> int:\n    return a\n",
     "from . import wire\n",
+    "b = n.to_bytes(4, 'little')\nn = int.from_bytes(b, 'big')\n",
+    "try:\n    p = data.translate(row)\nexcept AttributeError:\n    p = bytes(row[b] for b in data)\n",
+    "def format(x):\n    return x\ny = format(1)\n",
+    "s = '%08x' % n\n",
 ]
 
 
