@@ -39,4 +39,5 @@ def test_every_core_module_imports():
             __import__(name)
         except Exception as error:
             failures.append("%s: %r" % (name, error))
-    expect.equal(failures, [], "core modules that fail to import")
+    if failures:
+        raise AssertionError("core modules that fail to import:\n  " + "\n  ".join(failures))
