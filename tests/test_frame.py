@@ -199,3 +199,18 @@ def test_notes_are_not_acknowledged():
     got = rx.receive_data(tx.data_to_send(), 0)
     assert [(f.kind, f.payload) for f in got] == [(frame.KIND_NOTE, b"hb")]
     assert rx.data_to_send() == b""
+
+
+def test_trickle_does_not_keep_a_stale_frame_alive():
+    dec = frame.FrameDecoder(max_payload=4096, idle_ms=1000, max_age_ms=3000)
+    header = frame.encode_frame(0, 1, b"y" * 4000)[:9]
+    dec.feed(header, now=0)
+    now = 0
+    while now < 2500:
+        now += 500
+        dec.feed(b"\x03", now)  # someone keeps pressing a key
+        assert dec.expire(now) == []
+    assert dec.get_timer() == 3000
+    dec.expire(3000)
+    assert dec.expired == 1
+    assert [f.seq for f in dec.feed(frame.encode_frame(0, 2, b"ok"), 3001)] == [2]

@@ -104,16 +104,19 @@ def decode_frame(data, max_payload=MAX_PAYLOAD):
 class FrameDecoder:
     # Counters (for status and tests): garbage_bytes skipped outside frames, bad_frames dropped
     # for a bad header or CRC, expired partial frames, frames delivered.
-    __slots__ = ("max_payload", "idle_ms", "_buf", "_last_rx", "garbage_bytes", "bad_frames",
-                 "expired", "frames")
+    __slots__ = ("max_payload", "idle_ms", "max_age_ms", "_buf", "_last_rx", "_started",
+                 "_head_moved", "garbage_bytes", "bad_frames", "expired", "frames")
 
-    def __init__(self, max_payload=MAX_PAYLOAD, idle_ms=1000):
+    def __init__(self, max_payload=MAX_PAYLOAD, idle_ms=1000, max_age_ms=6000):
         if not 0 <= max_payload <= HARD_MAX_PAYLOAD:
             raise LocalProtocolError("frame: max_payload must be 0..%d" % HARD_MAX_PAYLOAD)
         self.max_payload = max_payload
         self.idle_ms = idle_ms
         self._buf = bytearray()
+        self.max_age_ms = max_age_ms  # a trickle of bytes must not keep a stale frame alive
         self._last_rx = None
+        self._started = None
+        self._head_moved = False
         self.garbage_bytes = 0
         self.bad_frames = 0
         self.expired = 0
@@ -128,21 +131,25 @@ class FrameDecoder:
         """Frames completed by ``data`` (any bytes). Never raises on content."""
         if now is not None and len(data):
             self._last_rx = now
+        self._head_moved = not self._buf
         frames = []
         chunk = OVERHEAD + self.max_payload
         for start in range(0, len(data), chunk):
             self._buf.extend(data[start:start + chunk])
             self._scan(frames)
+        if self._head_moved and now is not None:
+            self._started = now
         return frames
 
     def get_timer(self):
         """When a partial frame goes stale (ms), or None."""
         if not self._buf or self._last_rx is None:
             return None
-        return self._last_rx + self.idle_ms
+        return min(self._last_rx + self.idle_ms, self._started + self.max_age_ms)
 
     def expire(self, now):
-        """Drop a partial frame after idle_ms of silence and rescan what followed its sync."""
+        """Drop a partial frame after idle_ms of silence (or max_age_ms in all) and rescan what
+        followed its sync."""
         deadline = self.get_timer()
         if deadline is None or now < deadline:
             return []
@@ -152,6 +159,7 @@ class FrameDecoder:
         self._scan(frames)
         if self._buf:  # whatever is left starts another partial frame; give it a fresh period
             self._last_rx = now
+            self._started = now
         return frames
 
     def _skip_to_sync(self):
@@ -162,10 +170,12 @@ class FrameDecoder:
             keep = 1 if buf and buf[-1] == SYNC[0] else 0
             self.garbage_bytes += len(buf) - keep
             del buf[:len(buf) - keep]
+            self._head_moved = True
             return False
         if at:
             self.garbage_bytes += at
             del buf[:at]
+            self._head_moved = True
         return True
 
     def _scan(self, frames):
@@ -179,10 +189,12 @@ class FrameDecoder:
             except DecodeError:
                 self.bad_frames += 1
                 del buf[:1]  # resync: a real frame may start inside this one
+                self._head_moved = True
                 continue
             frames.append(Frame(buf[3], buf[4] | (buf[5] << 8), bytes(buf[HEADER_SIZE:HEADER_SIZE + n])))
             self.frames += 1
             del buf[:OVERHEAD + n]
+            self._head_moved = True
 
 
 class FrameLink:

@@ -89,4 +89,4 @@ class LoginGate:
         self.lockouts += 1
         self.failures = 0
         self.locked_until = now + period
-        return False, "wrong passphrase: locked for %d s" % ((period + 999) // 1000)
+        return False, "wrong passphrase, locked for %d s" % ((period + 999) // 1000)

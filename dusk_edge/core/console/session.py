@@ -72,49 +72,54 @@ class Session:
             return
         if len(data):
             self._last_activity = now
-        seen = self.link.decoder.frames
-        frames = self.link.receive_data(data, now)
-        if not self.machine and seen == self.link.decoder.frames:  # a chunk with a frame is not typing
-            self._edit_lines(data, now)
-        self._on_frames(frames, now)
+        i = 0
+        # Line mode feeds the frame decoder byte by byte, so every byte is either frame (held by
+        # the decoder, or completing a frame) or typing; machine mode feeds whole chunks.
+        while i < len(data) and not self.machine and not self.closed:
+            seen = self.link.decoder.frames
+            frames = self.link.receive_data(data[i:i + 1], now)
+            if frames:
+                self._on_frames(frames, now)
+            elif seen == self.link.decoder.frames and not self.link.decoder.pending:
+                self._edit_byte(data[i], now)
+            i += 1
+        if i < len(data) and not self.closed:
+            self._on_frames(self.link.receive_data(data[i:], now), now)
 
-    def _edit_lines(self, data, now):
-        for b in data:
-            if self._escape or b == 0x1B:
-                self._skip_escape(b)
-                continue
-            if b in (0x0D, 0x0A):
-                if b == 0x0A and self._after_cr:
-                    self._after_cr = False
-                    continue
-                self._after_cr = b == 0x0D
-                self._end_line(now)
-                if self.closed:
-                    return
-                continue
-            self._after_cr = False
-            if 32 <= b < 127:
-                if len(self._line) < MAX_LINE:
-                    self._line.append(b)
-                    if self.echo and self.logged_in and not self.link.decoder.pending:
-                        self._text.append(b)
-                else:
-                    self._overflow = True
-            elif b in _ERASE:
-                if self._line:
-                    self._line.pop()
-                    if self.echo and self.logged_in:
-                        self._text.extend(b"\x08 \x08")
-            elif b in _KILL:
-                self._line = bytearray()
-                self._overflow = False
-                if self.echo:
-                    self._text.extend(b"^C\r\n")
-                self._prompt()
-            elif b == 0x04 and not self._line and self.logged_in:
-                self._logout("bye")
+    def _edit_byte(self, b, now):
+        if self._escape or b == 0x1B:
+            self._skip_escape(b)
+            return
+        if b in (0x0D, 0x0A):
+            if b == 0x0A and self._after_cr:
+                self._after_cr = False
+                return
+            self._after_cr = b == 0x0D
+            self._end_line(now)
+            return
+        self._after_cr = False
+        if 32 <= b < 127:
+            if len(self._line) < MAX_LINE:
+                self._line.append(b)
+                if self.echo and self.logged_in:
+                    self._text.append(b)
             else:
-                self.noise_bytes += 1
+                self._overflow = True
+        elif b in _ERASE:
+            if self._line:
+                self._line.pop()
+                if self.echo and self.logged_in:
+                    self._text.extend(b"\x08 \x08")
+        elif b in _KILL:
+            self._line = bytearray()
+            self._overflow = False
+            if self.echo:
+                self._text.extend(b"^C\r\n")
+            self._prompt()
+        elif b == 0x04 and not self._line and self.logged_in:
+            self._logout("bye")
+        else:
+            self.noise_bytes += 1
 
     def _skip_escape(self, b):
         self.noise_bytes += 1
