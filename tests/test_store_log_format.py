@@ -154,8 +154,10 @@ def test_scan_quarantines_damage_in_the_middle():
 
 def test_scan_never_resyncs_on_an_older_commit():
     image, starts = build_segment(COMMITS)
-    result = lf.scan_segment(image, last_seq=3)  # seqs 1..3 belong to an earlier segment
-    assert result.commits == [] and result.end == lf.PAGE
+    result = lf.scan_segment(image, last_seq=5)  # these seqs are not newer than the log's
+    assert result.commits == [] and result.end == lf.PAGE and result.damaged == []
+    result = lf.scan_segment(image, last_seq=3)
+    assert [c[0] for c in result.commits] == [4, 5] and result.damaged == [(lf.PAGE, starts[3])]
 
 
 def test_scan_random_garbage_never_raises():
