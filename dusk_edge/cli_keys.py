@@ -212,13 +212,24 @@ def keys_rotate(keystore_path, passphrase_file, passphrase_env, token_label, pin
 @keys_group.command("status")
 @click.option("--keystore", "keystore_path", required=True, type=click.Path())
 @click.option("--guard", "guard_path", default=None, type=click.Path(), help="guard.bin to inspect")
+@click.option("--pin-file", default=None, type=click.Path(), help="check the token with this PIN")
+@click.option("--pin-env", default=None)
+@click.option("--module", default=None)
 @_fail_cleanly
-def keys_status(keystore_path, guard_path):
-    """Keystore summary (never the secret) and double-sign guard state, as JSON."""
+def keys_status(keystore_path, guard_path, pin_file, pin_env, module):
+    """Keystore summary (never the secret), token reachability and guard state, as JSON."""
     from dusk_edge.keys import keystore
+    from dusk_edge.keys.errors import TokenError
     from dusk_edge.keys.guard import DoubleSignGuard
     document = keystore.read_keystore(keystore_path)
     out = {"keystore": keystore.describe(document)}
+    if document["seal"]["scheme"] == keystore.SCHEME_PKCS11 and (pin_file or pin_env):
+        try:
+            with _open_token(document["seal"]["token_label"], pin_file, pin_env, module) as token:
+                keystore.unseal(document, token=token)
+            out["token"] = "ok: unseals the keystore"
+        except (TokenError, keystore.KeystoreTamperedError) as exc:
+            out["token"] = "%s: %s" % (type(exc).__name__, exc)
     if guard_path:
         with DoubleSignGuard(guard_path, bytes.fromhex(document["public_key"])) as guard:
             out["guard"] = guard.status()
@@ -299,23 +310,16 @@ def signer_command(keystore_path, guard_dir, secret_file, unix_path, serial_devi
     """Serve BLS consensus signing (guarded, audited) over a UNIX socket or a serial line."""
     import asyncio
 
-    from dusk_edge.keys.audit import AuditLog
-    from dusk_edge.keys.duplicate import DuplicateInstanceGuard
-    from dusk_edge.keys.guard import DoubleSignGuard
     from dusk_edge.keys.remote_server import serve_serial, serve_unix
-    from dusk_edge.keys.signer import LocalSigner
+    from dusk_edge.keys.signer import open_local_signer
     if bool(unix_path) == bool(serial_device):
         raise click.UsageError("give exactly one of --unix or --serial")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     secret = read_shared_secret(secret_file)
     key = unlock_keystore(keystore_path, passphrase_file, passphrase_env, pin_file, pin_env, module)
-    os.makedirs(guard_dir, mode=0o700, exist_ok=True)
-    guard = DoubleSignGuard(os.path.join(guard_dir, "guard.bin"), key.public_key)
-    signer = LocalSigner(key, guard, AuditLog(os.path.join(guard_dir, "audit.log")))
-    signer.duplicate = DuplicateInstanceGuard(key.public_key, signer.clock_ms(), listen_ms,
-                                              signed_by_us=signer.signed_by_us)
+    signer = open_local_signer(key, guard_dir, listen_ms)
     logging.getLogger("dusk_edge.keys.signer").info(
-        "signer: key %s… unlocked, guard %s", key.public_key.hex()[:16], guard.status())
+        "signer: key %s… unlocked, guard %s", key.public_key.hex()[:16], signer.guard.status())
     if unix_path:
         coroutine = serve_unix(unix_path, signer, secret)
     else:

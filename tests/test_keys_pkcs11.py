@@ -192,3 +192,52 @@ def test_cli_generate_with_token_and_export_public(softhsm, tmp_path):
     assert rotated["public_key"] == made["public_key"]
     with open_token(softhsm["other"], PIN, softhsm["module"]) as other:
         assert keystore.open_keystore(str(path), token=other).public_key.hex() == made["public_key"]
+
+
+def test_signer_process_unlocks_token_keystore_with_pin_file(softhsm, tmp_path):
+    """Unattended restart: `dusk-edge signer` opens a token-wrapped keystore from a PIN file."""
+    import json
+    import subprocess as sp
+    from dusk_edge.keys.remote_client import RemoteSigner, UnixTransport
+    from tests.keys_fixtures import SHARED_SECRET, stop, vote_message, wait_for
+    pin_file = write_private(tmp_path / "pin", PIN + "\n")
+    secret_file = write_private(tmp_path / "secret", SHARED_SECRET.hex())
+    ks = tmp_path / "ks.json"
+    made = json.loads(cli("keys", "generate", "--keystore", ks, "--token", softhsm["token"],
+                          "--pin-file", pin_file, "--kek-label", "signer-kek",
+                          "--owner-key", "none").stdout)
+    status = json.loads(cli("keys", "status", "--keystore", ks, "--pin-file", pin_file).stdout)
+    assert status["token"].startswith("ok") and status["keystore"]["kek_label"] == "signer-kek"
+    bad_pin = write_private(tmp_path / "badpin", "1111-nope")
+    status = json.loads(cli("keys", "status", "--keystore", ks, "--pin-file", bad_pin).stdout)
+    assert status["token"].startswith("WrongPinError") and "1111-nope" not in status["token"]
+
+    sock = str(tmp_path / "s.sock")
+    args = [sys.executable, "-m", "dusk_edge", "signer", "--keystore", str(ks), "--guard-dir",
+            str(tmp_path / "guard"), "--secret-file", secret_file, "--unix", sock]
+    refused = sp.run(args + ["--pin-file", bad_pin], capture_output=True, timeout=60)
+    assert refused.returncode == 2 and b"WrongPinError" in refused.stderr
+    assert b"1111-nope" not in refused.stderr + refused.stdout
+    proc = sp.Popen(args + ["--pin-file", pin_file], stdout=sp.PIPE, stderr=sp.STDOUT)
+    try:
+        wait_for(lambda: _accepts(sock), 30, "signer socket", proc=proc)
+        remote = RemoteSigner(UnixTransport(sock), SHARED_SECRET)
+        msg = vote_message(1, 0, 2)
+        sig = remote.sign_vote(1, 0, 2, msg)
+        assert bls.verify_multisig([bytes.fromhex(made["public_key"])], msg, sig)
+        remote.close()
+    finally:
+        output = stop(proc)
+    assert PIN not in output and SHARED_SECRET.hex() not in output
+
+
+def _accepts(path):
+    import socket
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()

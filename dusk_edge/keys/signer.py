@@ -144,3 +144,20 @@ class LocalSigner(Signer):
         self.guard.close()
         if self.audit is not None:
             self.audit.close()
+
+
+def open_local_signer(key, guard_dir, listen_ms=0, clock_ms=None):
+    """The node's usual LocalSigner: ``guard_dir``/guard.bin (locked, fsynced), audit.log, and a
+    DuplicateInstanceGuard listening ``listen_ms`` from now. ``key`` is a keystore.ConsensusKey
+    (from keystore.open_keystore or cli_keys.unlock_keystore)."""
+    import os
+
+    from dusk_edge.keys.audit import AuditLog
+    from dusk_edge.keys.duplicate import DuplicateInstanceGuard
+    from dusk_edge.keys.guard import DoubleSignGuard
+    os.makedirs(guard_dir, mode=0o700, exist_ok=True)
+    guard = DoubleSignGuard(os.path.join(guard_dir, "guard.bin"), key.public_key)
+    signer = LocalSigner(key, guard, AuditLog(os.path.join(guard_dir, "audit.log")), clock_ms=clock_ms)
+    signer.duplicate = DuplicateInstanceGuard(key.public_key, signer.clock_ms(), listen_ms,
+                                              signed_by_us=signer.signed_by_us)
+    return signer
