@@ -19,7 +19,7 @@ selfcheck: install
 	$(PY) -m dusk_edge selfcheck
 
 test: install-test
-	$(MAKE) --no-print-directory pytest pytest-pure conformance mpy-test
+	$(MAKE) --no-print-directory pytest pytest-pure conformance mpy-test test-arm
 	@echo "make test: all stages passed"
 
 pytest:
@@ -34,6 +34,14 @@ conformance:
 
 mpy-test:
 	$(PY) scripts/mpy_gate.py
+
+# aarch64 under qemu-user: cross-built speedups, Debian arm64 CPython, aarch64 wheels (issue 10).
+test-arm:
+	ARM_HOST_PY=$(PY) bash scripts/arm/test_arm.sh
+
+# cibuildwheel where a container engine runs; otherwise the gcc-cross aarch64 wheel under qemu.
+wheels: install-test
+	ARM_HOST_PY=$(PY) bash scripts/arm/wheels.sh
 
 bench: install-test
 	$(PY) -m bench
