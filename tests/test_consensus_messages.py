@@ -1,0 +1,151 @@
+"""Consensus messages (PROTOCOL.md §2, §3.3): exact sizes, round trips, fuzzing; engine input rules."""
+import random
+
+import pytest
+
+from dusk_edge.core.consensus import messages as m
+from dusk_edge.core.consensus.aggregator import ConflictingVote, StepAggregator, get_quorum
+from dusk_edge.core.consensus.attestation import (
+    RESULT_SUCCESS, VOTE_INVALID, VOTE_NO_CANDIDATE, VOTE_NO_QUORUM, VOTE_VALID, Attestation,
+    ConsensusHeader, StepVotes, Vote)
+from dusk_edge.core.consensus.sortition import Committee
+from dusk_edge.core.errors import DecodeError, RemoteProtocolError
+from dusk_edge.core.ledger.block import Block, pull_block, push_block
+from dusk_edge.core.ledger.header import Header, default_attestation
+
+HDR = ConsensusHeader(bytes(range(32)), 123456789, 7)
+HASH = bytes([9]) * 32
+SIGN = m.SignInfo(bytes([5]) * 96, bytes([6]) * 48)
+SV = StepVotes(0xF0F0F0F0F0F0F0F0, bytes([7]) * 48)
+
+
+def samples():
+    result = m.ValidationResult(SV, Vote(VOTE_VALID, HASH), m.QUORUM_VALID)
+    block = Block(Header(height=5, att=default_attestation()).seal())
+    return [
+        m.Validation(HDR, Vote(VOTE_VALID, HASH), SIGN),
+        m.Validation(HDR, Vote(VOTE_NO_CANDIDATE), SIGN),
+        m.Ratification(HDR, Vote(VOTE_VALID, HASH), 2 ** 64 - 1, result, SIGN),
+        m.Ratification(HDR, Vote(VOTE_NO_QUORUM), 5,
+                       m.ValidationResult(StepVotes(), Vote(VOTE_NO_QUORUM), m.QUORUM_NO_QUORUM), SIGN),
+        m.Quorum(HDR, Attestation(RESULT_SUCCESS, Vote(VOTE_VALID, HASH), SV, SV)),
+        m.ValidationQuorum(HDR, m.ValidationResult(SV, Vote(VOTE_INVALID, HASH), m.QUORUM_INVALID)),
+        m.Candidate(block),
+    ]
+
+
+def enc(msg):
+    return m.encode_message(msg, push_block)
+
+
+def dec(data):
+    return m.decode_message(data, pull_block)
+
+
+@pytest.mark.twin
+def test_wire_sizes_match_protocol():
+    s = samples()
+    assert len(enc(s[0])) == 224       # Validation(Valid)
+    assert len(enc(s[2])) == 322       # Ratification(Valid)
+    assert len(enc(s[4])) == 193       # Quorum(Success)
+    assert enc(s[0])[:6] == bytes([1, 0, 0, 0, 0, m.TOPIC_VALIDATION])
+
+
+@pytest.mark.twin
+def test_round_trips():
+    for msg in samples():
+        data = enc(msg)
+        back = dec(data)
+        assert type(back) is type(msg)
+        assert enc(back) == data
+
+
+@pytest.mark.twin
+def test_signed_bytes():
+    v = m.Validation(HDR, Vote(VOTE_VALID, HASH), SIGN)
+    assert v.signable() == HDR.encode() + b"\x01" + b"\x01" + HASH
+    r = m.Ratification(HDR, Vote(VOTE_NO_QUORUM), 0, None, SIGN)
+    assert r.signable() == HDR.encode() + b"\x02" + b"\x03"
+
+
+@pytest.mark.twin
+def test_truncation_trailing_junk_and_random_bytes_raise_decode_errors():
+    for msg in samples():
+        data = enc(msg)
+        for cut in range(len(data)):
+            with pytest.raises(RemoteProtocolError):
+                dec(data[:cut])
+        with pytest.raises(DecodeError):
+            dec(data + b"\x00")
+    rng = random.Random(1)
+    base = [enc(s) for s in samples()]
+    for _ in range(3000):
+        data = bytearray(rng.choice(base))
+        for _ in range(rng.randrange(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = bytearray(rng.randbytes(rng.randrange(0, 400)))
+        try:
+            dec(bytes(data))
+        except RemoteProtocolError:
+            pass
+
+
+@pytest.mark.twin
+def test_non_consensus_topic_and_oversized_candidate_rejected():
+    with pytest.raises(DecodeError):
+        dec(bytes([1, 0, 0, 0, 0, m.TOPIC_TX]) + b"x")
+    with pytest.raises(DecodeError):
+        dec(bytes([1, 0, 0, 0, 0, m.TOPIC_CANDIDATE]) + bytes(m.MAX_BLOCK_SIZE + 1))
+
+
+@pytest.mark.twin
+def test_aggregator_counts_each_signer_once_with_credits_and_reports_conflicts():
+    pks = [bytes([i]) * 96 for i in range(1, 5)]
+    committee = Committee(pks, [30, 13, 11, 10])
+    agg = StepAggregator(committee, 1)
+    valid = Vote(VOTE_VALID, HASH)
+
+    def vote(pk, v):
+        return m.Validation(HDR, v, m.SignInfo(pk, bytes(48)))
+
+    assert get_quorum(valid) == 43 and get_quorum(Vote(VOTE_NO_CANDIDATE)) == 33
+    assert agg.add(vote(pks[0], valid)) is None
+    assert agg.add(vote(pks[0], valid)) is None      # duplicate: counted once
+    assert agg.get_credits(valid) == 30
+    with pytest.raises(ConflictingVote) as info:
+        agg.add(vote(pks[0], Vote(VOTE_NO_CANDIDATE)))
+    assert info.value.fault.kind == 2 and info.value.fault.signer == pks[0]
+    assert agg.add(vote(pks[1], valid)) == valid      # 43 credits: quorum
+    emergency = StepAggregator(committee, 1, emergency=True)
+    emergency.add(vote(pks[0], valid))
+    assert emergency.add(vote(pks[0], Vote(VOTE_NO_CANDIDATE))) is None  # relaxed in emergency
+
+
+def test_engine_drops_messages_beyond_tip_plus_10():
+    from dusk_edge.sim.consensus_sim import ConsensusSim
+    sim = ConsensusSim(n=4, seed=1)
+    sim.start()
+    engine = sim.nodes[0].engine
+    tip = engine.tip
+    far = m.Validation(ConsensusHeader(tip.hash, tip.height + 11, 0), Vote(VOTE_NO_CANDIDATE), SIGN)
+    near = m.Validation(ConsensusHeader(tip.hash, tip.height + 10, 0), Vote(VOTE_NO_CANDIDATE), SIGN)
+    engine.on_message(far, 0)
+    assert engine.rejected.get("RemoteProtocolError") == 1 and engine.future == []
+    engine.on_message(near, 0)
+    assert engine.future == [near]
+
+
+def test_engine_ignores_bad_signatures_and_non_members():
+    from dusk_edge.sim.consensus_sim import ConsensusSim
+    sim = ConsensusSim(n=8, seed=2)
+    sim.start()
+    engine = sim.nodes[0].engine
+    hdr = ConsensusHeader(engine.tip.hash, engine.round, 0)
+    outsider = m.Validation(hdr, Vote(VOTE_NO_CANDIDATE), m.SignInfo(b"\x99" * 96, bytes(48)))
+    engine.on_message(outsider, 0)
+    member = engine.committees.committee(0, 1).members[0]
+    forged = m.Validation(hdr, Vote(VOTE_NO_CANDIDATE), m.SignInfo(member, bytes(48)))
+    engine.on_message(forged, 0)
+    assert engine.rejected.get("RemoteProtocolError") == 2
+    assert engine.get_aggregator(0, 1).get_credits(Vote(VOTE_NO_CANDIDATE)) == 0
