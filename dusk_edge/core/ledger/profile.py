@@ -44,6 +44,8 @@ _DUSK_DURATIONS_MS = (
     ("min_emergency_block_time_ms", 40 * 3 * (50 + 1) * 1000),
 )
 
+OVERRIDABLE = tuple(n for n, _ in _DUSK_CONSTANTS) + tuple(n for n, _ in _DUSK_DURATIONS_MS)
+
 
 class NetworkProfile:
     """Constants of one network. Read attributes; build with dusk(), devnet() or from_genesis()."""
@@ -61,15 +63,19 @@ class NetworkProfile:
         self.time_scale = time_scale
         self.epoch_blocks = epoch_blocks
         self.minimum_stake = minimum_stake
+        check_profile(self)
         for key, value in _DUSK_CONSTANTS:
             setattr(self, key, value)
         for key, value in _DUSK_DURATIONS_MS:
             setattr(self, key, value // time_scale)
+        if overrides is not None and not isinstance(overrides, dict):
+            raise ConfigError("overrides: must be a table of constant = integer")
         for key, value in (overrides or {}).items():
-            if key not in self.__slots__:
-                raise ConfigError("unknown profile constant %r" % (key,))
+            if key not in OVERRIDABLE:
+                raise ConfigError("overrides.%s: unknown constant (allowed: %s)" % (key, ", ".join(OVERRIDABLE)))
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError("overrides.%s: must be a non-negative integer, got %r" % (key, value))
             setattr(self, key, value)
-        check_profile(self)
 
     def __repr__(self):
         return "NetworkProfile(%s, chain_id=%#x, time_scale=%d)" % (self.name, self.chain_id, self.time_scale)
