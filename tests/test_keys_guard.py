@@ -308,3 +308,41 @@ def test_bad_interchange_documents_are_named(mutate):
     mutate(doc)
     with pytest.raises(GuardError):
         parse_interchange(doc, KEY.public_key)
+
+
+def test_failed_guard_write_withholds_the_signature(tmp_path, monkeypatch):
+    """Disk full at fsync: GuardError, nothing released, and the file stays consistent."""
+    import errno
+    s = _signer(tmp_path)
+    s.sign_vote(1, 0, 1, vote_message(1, 0, 1))
+    size = os.path.getsize(str(tmp_path / "guard.bin"))
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr("dusk_edge.keys.guard.os.fdatasync", full)
+    with pytest.raises(GuardError, match="refusing to sign"):
+        s.sign_vote(2, 0, 1, vote_message(2, 0, 1))
+    assert os.path.getsize(str(tmp_path / "guard.bin")) == size
+    monkeypatch.undo()
+    assert s.guard.check(2, 0, 1, b"\x00" * 32) is None        # the slot was not taken
+    s.sign_vote(2, 0, 1, vote_message(2, 0, 1, vote=b"\x00"))   # and later works normally
+    s.close()
+    reopened = DoubleSignGuard(str(tmp_path / "guard.bin"), KEY.public_key)
+    assert reopened.status()["entries"] == 2 and reopened.truncated_tail == 0
+    reopened.close()
+
+
+def test_failed_audit_write_withholds_the_signature(tmp_path, monkeypatch):
+    s = _signer(tmp_path)
+
+    def broken(*args):
+        raise OSError(5, "Input/output error")
+    monkeypatch.setattr(s.audit, "append", broken)
+    msg = vote_message(4, 0, 1)
+    with pytest.raises(GuardError, match="withheld"):
+        s.sign_vote(4, 0, 1, msg)
+    monkeypatch.undo()
+    sig = s.sign_vote(4, 0, 1, msg)                 # retry returns the guarded signature
+    assert bls.verify_multisig([KEY.public_key], msg, sig)
+    assert read_audit(str(tmp_path / "audit.log"))[-1]["repeat"] is True
+    s.close()

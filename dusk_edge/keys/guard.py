@@ -116,10 +116,21 @@ class DoubleSignGuard:
 
     def _append(self, record):
         raw = encode_record(*record)
-        if os.write(self._fd, raw) != len(raw):
-            raise GuardError("guard %s: short write" % self.path)
-        if self.fsync:
-            os.fdatasync(self._fd)
+        offset = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            if os.write(self._fd, raw) != len(raw):
+                raise OSError(28, "short write")
+            if self.fsync:
+                os.fdatasync(self._fd)
+        except OSError as exc:
+            # Disk full or I/O error: the record is not durable, so nothing may be released.
+            # Cut the partial record so later appends do not follow garbage.
+            try:
+                os.ftruncate(self._fd, offset)
+            except OSError:
+                pass
+            raise GuardError("guard %s: write failed (%s); refusing to sign"
+                             % (self.path, exc.strerror or exc)) from None
         self.history.apply(record)
 
     # signing ---------------------------------------------------------------------------------

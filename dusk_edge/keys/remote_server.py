@@ -11,6 +11,7 @@ import logging
 import os
 
 from dusk_edge.core import frame
+from dusk_edge.keys.errors import SignerUnavailableError
 from dusk_edge.keys.remote_protocol import MAX_PAYLOAD, ServerSession
 
 log = logging.getLogger("dusk_edge.keys.signer")
@@ -72,14 +73,21 @@ async def serve_unix(path, signer, secret, rng=os.urandom, ready=None):
 
 async def serve_serial(device, signer, secret, baudrate=115200, rng=os.urandom, ready=None):
     """Serve one serial line until cancelled."""
+    import serial
     import serial_asyncio_fast
 
-    reader, writer = await serial_asyncio_fast.open_serial_connection(url=device, baudrate=baudrate)
+    try:
+        reader, writer = await serial_asyncio_fast.open_serial_connection(url=device, baudrate=baudrate)
+    except (OSError, serial.SerialException) as exc:
+        raise SignerUnavailableError("cannot open serial line %s (%s)" % (device, type(exc).__name__)) from None
     log.info("signer: serving on serial line %s", device)
     if ready is not None:
         ready.set()
     session = ServerSession(secret, signer, rng, client_name="serial")
     try:
         await _serve_stream(reader, writer, session, False, "serial line")
+    except (OSError, serial.SerialException) as exc:
+        raise SignerUnavailableError("serial line %s failed (%s)" % (device, type(exc).__name__)) from None
     finally:
         writer.close()
+    raise SignerUnavailableError("serial line %s closed" % device)

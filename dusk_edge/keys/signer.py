@@ -20,7 +20,7 @@ import time
 
 from dusk_edge.core.hashes import sha3_256
 from dusk_edge.crypto import bls
-from dusk_edge.keys.errors import BadSignRequestError
+from dusk_edge.keys.errors import BadSignRequestError, GuardError
 from dusk_edge.keys.sign_history import (STEP_NAMES, STEP_PROPOSAL, STEP_RATIFICATION, STEP_SEED,
                                          STEP_VALIDATION)
 
@@ -136,8 +136,14 @@ class LocalSigner(Signer):
             signature = bls.sign_multisig(self._key.secret_key, data, self._key.public_key)
             self.guard.record(round_, iteration, step, data_hash, signature)
         if self.audit is not None:
-            self.audit.append(kind, round_, iteration, STEP_NAMES[step], data_hash, signature,
-                              client or self.client, repeat)
+            try:
+                self.audit.append(kind, round_, iteration, STEP_NAMES[step], data_hash, signature,
+                                  client or self.client, repeat)
+            except OSError as exc:
+                # Every released signature must be audited; the guard keeps the slot, so a retry
+                # once the disk recovers returns the same signature.
+                raise GuardError("audit log write failed (%s); signature withheld"
+                                 % (exc.strerror or exc)) from None
         return signature
 
     def close(self):
