@@ -142,3 +142,25 @@ def test_emergency_mode_after_16_failed_iterations_and_left_after_a_block():
     assert chain.blocks[1].header.iteration >= 16
     assert chain.blocks[2].header.iteration == 0 and chain.blocks[3].header.iteration == 0
     assert sim.summary()["final_conflicts"] == []
+
+
+def test_open_consensus_then_emergency_block_signed_by_genesis_key():
+    sim = ConsensusSim(n=4, seed=31, stakes=[1000] * 4, emergency_node=0)
+
+    def drop(node, peer, msg):
+        return msg.topic == TOPIC_CANDIDATE and msg.block.header.height == 1
+
+    sim.drop_filter = drop
+    for node in sim.nodes:  # round 1: nobody votes (no candidate arrives), so every iteration fails
+        original = node.engine.compute_validation_vote
+        node.engine.compute_validation_vote = (
+            lambda i, now, e=node.engine, f=original: None if e.round == 1 else f(i, now))
+    sim.start()
+    run(sim, 1300, stop=lambda: sim.nodes[0].chain.tip_header().height >= 1)
+    assert sim.nodes[0].engine.round == 2
+    block = sim.nodes[0].chain.blocks[1]
+    assert block.header.iteration == 255 and block.header.generator_bls_pubkey == sim.nodes[0].pk
+    assert block.header.timestamp >= sim.timing.emergency_block_time
+    run(sim, 60, stop=lambda: sim.min_height() >= 3)
+    assert sim.min_height() >= 3   # the others synced it and consensus went on
+    assert sim.nodes[2].chain.blocks[1].header.hash == block.header.hash

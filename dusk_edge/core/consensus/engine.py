@@ -511,7 +511,7 @@ class ConsensusEngine:
         block = self.chain.build_candidate(self.round, EMERGENCY_BLOCK_ITERATION, seed, key, [], [], now)
         block.header.signature = signer.sign_candidate(self.round, EMERGENCY_BLOCK_ITERATION,
                                                        block.header.hash)
-        self.events.append(("emergency_block", self.round, block))
+        self.events.append(("emergency_block", self.round, block))  # the driver publishes it (topic Block)
         self.chain.accept_block(block, now)
         self.on_accepted(block, now)
 
