@@ -346,3 +346,12 @@ def test_failed_audit_write_withholds_the_signature(tmp_path, monkeypatch):
     assert bls.verify_multisig([KEY.public_key], msg, sig)
     assert read_audit(str(tmp_path / "audit.log"))[-1]["repeat"] is True
     s.close()
+
+
+def test_guard_cut_short_at_creation_starts_fresh(tmp_path):
+    path = tmp_path / "guard.bin"
+    path.write_bytes(FILE_MAGIC[:3])
+    g = DoubleSignGuard(str(path), KEY.public_key)
+    assert g.status()["entries"] == 0
+    g.close()
+    assert path.read_bytes().startswith(FILE_MAGIC)

@@ -65,6 +65,8 @@ class DoubleSignGuard:
         while chunk:
             data += chunk
             chunk = os.read(self._fd, 1 << 20)
+        if len(data) < len(FILE_MAGIC) and FILE_MAGIC.startswith(data):
+            data = b""   # creation was cut short before anything could be signed
         if not data:
             self._write_all(FILE_MAGIC + encode_record(KIND_FLOOR, 0, 0, 0, NO_HASH, NO_SIGNATURE))
             self._append_pk_binding()
