@@ -296,7 +296,11 @@ class BlockStore(MaintenanceMixin):
         seg = self.active
         if seg.end + self.pending_len + size + COMMIT_OVERHEAD > seg.size:
             self._write_commit()
-            self._roll_segment()
+            try:
+                self._roll_segment()
+            except StoreFullError:
+                self.full = True
+                raise
             seg = self.active
         for (rtype, payload), enc in zip(records, encoded):
             offset = seg.end + self.pending_len

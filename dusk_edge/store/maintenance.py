@@ -143,7 +143,8 @@ class MaintenanceMixin:
     # --- check and repair ----------------------------------------------------------------------
     def check(self):
         """Read every segment and verify every record; quarantine live records that fail.
-        Returns a report dict (``ok`` false when anything is damaged)."""
+        Returns a report dict: ``ok`` false while a height or snapshot is damaged, ``clean``
+        false while any damaged bytes remain, ``damaged``/``torn`` regions, ``quarantined``."""
         self._ensure_open()
         self._write_commit()
         verified = set()
@@ -161,8 +162,10 @@ class MaintenanceMixin:
         report["quarantined"] = sorted(self.quarantine)
         report["bad_records"] = sorted(bad_locs.items())
         report["snapshots_bad"] = self._bad_snapshots()
-        report["ok"] = not (report["damaged"] or report["torn"] or self.quarantine
-                            or report["snapshots_bad"])
+        # ok: every live height and snapshot is intact (damage may remain in dead records until
+        # compaction drops them); clean: nothing damaged at all
+        report["ok"] = not (self.quarantine or report["snapshots_bad"])
+        report["clean"] = report["ok"] and not (report["damaged"] or report["torn"])
         if bad_locs:
             self.save_quarantine(bad_locs)
         return report
