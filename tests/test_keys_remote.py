@@ -239,3 +239,45 @@ def test_no_secret_in_in_process_logs(setup, tmp_path, caplog, capfd):
     everything = caplog.text + captured.out + captured.err + "".join(messages)
     for secret in (PASSPHRASE, SHARED_SECRET.hex(), setup["secret_key"].hex()):
         assert secret not in everything
+
+
+def test_every_released_signature_survives_kill9_mid_stream(setup, tmp_path):
+    """kill -9 while a client is signing as fast as it can: after restart every signature the
+    client received is still guarded (conflicts refused, identical requests answered the same)."""
+    sock = str(tmp_path / "signer.sock")
+    guard_dir = tmp_path / "guard"
+    proc, out = _run_signer(setup, guard_dir, ["--unix", sock])
+    received = []
+    try:
+        out.wait_for("listening on unix socket")
+        remote = RemoteSigner(UnixTransport(sock, timeout=5), SHARED_SECRET)
+        remote.connect()
+
+        def sign_forever():
+            r = 100
+            while True:
+                r += 1
+                try:
+                    received.append((r, remote.sign_vote(r, 0, 1, vote_message(r, 0, 1))))
+                except SignerUnavailableError:
+                    return
+        worker = threading.Thread(target=sign_forever, daemon=True)
+        worker.start()
+        wait_for(lambda: len(received) >= 25, 30, "25 signatures")
+        proc.kill()
+        worker.join(10)
+        assert not worker.is_alive()
+    finally:
+        _finish(setup, proc, out)
+    proc, out = _run_signer(setup, guard_dir, ["--unix", sock])
+    try:
+        out.wait_for("listening on unix socket")
+        remote = RemoteSigner(UnixTransport(sock), SHARED_SECRET)
+        for r, sig in received:
+            with pytest.raises(DoubleSignError):
+                remote.sign_vote(r, 0, 1, vote_message(r, 0, 1, vote=b"\x00"))
+        for r, sig in received[-3:]:
+            assert remote.sign_vote(r, 0, 1, vote_message(r, 0, 1)) == sig
+        remote.close()
+    finally:
+        _finish(setup, proc, out)
