@@ -43,6 +43,10 @@ test-arm:
 wheels: install-test
 	ARM_HOST_PY=$(PY) bash scripts/arm/wheels.sh
 
+FIRMWARE_OUT ?= build/firmware
+firmware:
+	$(PY) firmware/build.py $(FIRMWARE_OUT)
+
 bench: install-test
 	$(PY) -m bench
 

@@ -12,6 +12,8 @@ settings.load_profile("qemu")
 
 
 def pytest_report_header(config):
+    import dusk_edge
     from dusk_edge.core import accel
 
-    return "qemu run: machine=%s backend=%s" % (platform.machine(), accel.ACTIVE)
+    return "qemu run: machine=%s backend=%s dusk_edge from %s" % (
+        platform.machine(), accel.ACTIVE, dusk_edge.__path__[0])
