@@ -154,13 +154,18 @@ class FrameDecoder:
         if deadline is None or now < deadline:
             return []
         self.expired += 1
-        del self._buf[:1]
+        self._drop(1)
         frames = []
         self._scan(frames)
         if self._buf:  # whatever is left starts another partial frame; give it a fresh period
             self._last_rx = now
             self._started = now
         return frames
+
+    def _drop(self, n):
+        # Slicing, not `del buf[:n]`: MicroPython's bytearray does not support item deletion.
+        self._buf = self._buf[n:]
+        self._head_moved = True
 
     def _skip_to_sync(self):
         buf = self._buf
@@ -169,18 +174,17 @@ class FrameDecoder:
             # Keep a trailing first sync byte: its partner may come with the next feed.
             keep = 1 if buf and buf[-1] == SYNC[0] else 0
             self.garbage_bytes += len(buf) - keep
-            del buf[:len(buf) - keep]
-            self._head_moved = True
+            if len(buf) - keep:
+                self._drop(len(buf) - keep)
             return False
         if at:
             self.garbage_bytes += at
-            del buf[:at]
-            self._head_moved = True
+            self._drop(at)
         return True
 
     def _scan(self, frames):
-        buf = self._buf
-        while self._skip_to_sync() and len(buf) >= HEADER_SIZE:
+        while self._skip_to_sync() and len(self._buf) >= HEADER_SIZE:
+            buf = self._buf
             try:
                 n = _check_header(buf, self.max_payload)
                 if len(buf) < OVERHEAD + n:
@@ -188,13 +192,11 @@ class FrameDecoder:
                 _check_crc(buf, n)
             except DecodeError:
                 self.bad_frames += 1
-                del buf[:1]  # resync: a real frame may start inside this one
-                self._head_moved = True
+                self._drop(1)  # resync: a real frame may start inside this one
                 continue
             frames.append(Frame(buf[3], buf[4] | (buf[5] << 8), bytes(buf[HEADER_SIZE:HEADER_SIZE + n])))
             self.frames += 1
-            del buf[:OVERHEAD + n]
-            self._head_moved = True
+            self._drop(OVERHEAD + n)
 
 
 class FrameLink:

@@ -107,7 +107,7 @@ class Session:
                 self._overflow = True
         elif b in _ERASE:
             if self._line:
-                self._line.pop()
+                self._line = self._line[:-1]  # MicroPython's bytearray has no pop()
                 if self.echo and self.logged_in:
                     self._text.extend(b"\x08 \x08")
         elif b in _KILL:
@@ -131,7 +131,7 @@ class Session:
             self._escape = 0  # final byte (or junk) ends the sequence
 
     def _end_line(self, now):
-        line = self._line.decode()
+        line = bytes(self._line).decode()
         overflow = self._overflow
         self._line = bytearray()
         self._overflow = False
