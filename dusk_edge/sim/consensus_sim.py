@@ -66,7 +66,7 @@ class ConsensusSim:
     """A network of ``n`` provisioners. ``stakes`` in DUSK (unequal by default)."""
 
     def __init__(self, n=16, seed=1, real_bls=False, time_scale=5, loss=0.0, delay_ms=(20, 120),
-                 stakes=None, behaviours=None, emergency_node=None):
+                 stakes=None, behaviours=None, emergency_node=None, ledger=True):
         self.rng = random.Random(seed)
         self.now = 0
         self.queue = []
@@ -96,7 +96,7 @@ class ConsensusSim:
         for i in range(n):
             behaviour = behaviours.get(i, HONEST)
             chain_class = InvalidProposalChain if behaviour == INVALID else SimChain
-            chain = chain_class(self.provisioners, bytes(48), self.verifier, self.timing)
+            chain = chain_class(self.provisioners, bytes(48), self.verifier, self.timing, ledger=ledger)
             engine = ConsensusEngine(chain, signers[i], self.verifier, self.timing,
                                      emergency_key=signers[0].public_key(),
                                      emergency_signer=self.emergency_signer if i == emergency_node else None)
