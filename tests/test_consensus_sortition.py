@@ -112,3 +112,46 @@ def test_sortition_pick_limits(twins):
         twins.sortition_pick([1], -1)
     assert twins.sortition_pick([0, 5], 0) == 0
     assert twins.sortition_pick([3, 4, 5], 7) == 1
+
+
+def sketch_committee(stakes, seed, step, credits, exclusion=(), rnd=0):
+    """PROTOCOL.md §4's Python sketch, verbatim in spirit (an independent oracle)."""
+    import hashlib
+    el = {pk: v for pk, (v, es) in stakes.items() if es <= rnd and v >= 1000 * DUSK}
+    if len(el) > 1 and exclusion:
+        el = {pk: v for pk, v in el.items() if pk not in exclusion}
+    order, total, out = sorted(el), sum(el.values()), []
+    while len(out) != credits:
+        s = int.from_bytes(hashlib.sha3_256(seed + bytes([step]) + len(out).to_bytes(4, "little")).digest(),
+                           "big") % total
+        for pk in order:
+            if el[pk] >= s:
+                break
+            s -= el[pk]
+        d = min(el[pk], DUSK)
+        el[pk] -= d
+        out.append(pk)
+        if total > d:
+            total -= d
+        else:
+            break
+    return [(pk, out.count(pk)) for pk in sorted(set(out))]
+
+
+@given(st.lists(st.tuples(st.binary(min_size=96, max_size=96),
+                          st.integers(min_value=990, max_value=3000), st.integers(min_value=0, max_value=3)),
+                min_size=1, max_size=12, unique_by=lambda t: t[0]),
+       st.binary(min_size=48, max_size=48), st.integers(min_value=0, max_value=149),
+       st.integers(min_value=1, max_value=80), st.integers(min_value=0, max_value=2), st.data())
+@settings(max_examples=60, deadline=None)
+def test_create_committee_matches_protocol_sketch(provs, seed, step, credits, rnd, data):
+    stakes = {pk: (dusk * DUSK + 17, es) for pk, dusk, es in provs}
+    if not any(v >= 1000 * DUSK and es <= rnd for v, es in stakes.values()):
+        return
+    exclusion = data.draw(st.lists(st.sampled_from(sorted(stakes)), max_size=2))
+    flat = [(pk, v, es) for pk, (v, es) in stakes.items()]
+    got = create_committee(flat, seed, rnd, step, credits, exclusion)
+    expected_members = sketch_committee(stakes, seed, step, credits, exclusion, rnd) \
+        if any(pk not in exclusion for pk, (v, es) in stakes.items() if v >= 1000 * DUSK and es <= rnd) \
+        or sum(1 for v, es in stakes.values() if v >= 1000 * DUSK and es <= rnd) == 1 else []
+    assert list(zip(got.members, got.credits)) == expected_members
