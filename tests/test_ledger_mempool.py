@@ -30,6 +30,10 @@ def pool(capacity=100, in_ledger=None):
 def test_capacity_comes_from_the_profile_or_board():
     state, _ = new_chain()
     assert Mempool(state.profile, VERIFIER).capacity == state.profile.mempool_max_txs == 10000
+    from dusk_edge.boards import load_board
+
+    board = load_board("pi4")
+    assert Mempool.for_board(state.profile, VERIFIER, board).capacity == board["caps"]["mempool_max_txs"]
 
 
 def test_stateless_and_state_checks_are_named():

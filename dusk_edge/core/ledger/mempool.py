@@ -65,6 +65,11 @@ class Mempool:
         self._heap = []
         self._seq = 0
 
+    @classmethod
+    def for_board(cls, profile, verifier, board, is_in_ledger=None):
+        """A mempool sized by a board profile's caps.mempool_max_txs (dusk_edge.boards)."""
+        return cls(profile, verifier, board["caps"]["mempool_max_txs"], is_in_ledger)
+
     def __len__(self):
         return len(self._by_id)
 

@@ -6,7 +6,8 @@
 #
 # `NativeVerifier` is the CPython backend. Plain BLS signatures on distinct messages are checked
 # as one random-linear-combination batch: e(sum r_i s_i, g2) == prod e(r_i H0(m_i), pk_i), i.e.
-# one multi-pairing with a single final exponentiation; the r_i are 128-bit values derived from
+# one multi-pairing with a single final exponentiation, one pairing per distinct key (messages of
+# the same key are summed first); the r_i are 128-bit values derived from
 # a hash of the whole batch, so a forger cannot pick signatures that cancel. When the batch fails,
 # each entry is checked alone to name the culprit. Ed25519 and P-256 go one by one through
 # `cryptography`. Malformed keys or signatures count as bad, never raise.
@@ -57,9 +58,12 @@ class NativeVerifier:
         from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
         bls = self._bls
+        keys = {}
         try:
             sigs = [bls.load_signature(c[3]) for c in checks]
-            keys = [bls.load_public_key(c[1]) for c in checks]
+            for c in checks:
+                if c[1] not in keys:
+                    keys[c[1]] = bls.load_public_key(c[1])
         except DuskEdgeError:
             return False
         seed = blake2b_512(b"".join(c[1] + c[3] + blake2b_512(c[2]) for c in checks))
@@ -67,11 +71,19 @@ class NativeVerifier:
         for i in range(len(checks)):
             wide = blake2b_512(seed + i.to_bytes(4, "little"))
             weights.append(Scalar(int.from_bytes(wide[:16], "little") | 1))
+        # messages signed by the same key share one pairing: e(sum r_i H0(m_i), pk)
+        by_key = {}
+        for (_, key, message, _), weight in zip(checks, weights):
+            group = by_key.get(key)
+            if group is None:
+                group = by_key[key] = ([], [])
+            group[0].append(bls.h0(message))
+            group[1].append(weight)
         g1 = [G1Point.multiexp_unchecked(sigs, weights)]
         g2 = [-G2Point()]
-        for (_, _, message, _), key, weight in zip(checks, keys, weights):
-            g1.append(bls.h0(message) * weight)
-            g2.append(key)
+        for key, (points, scalars) in by_key.items():
+            g1.append(G1Point.multiexp_unchecked(points, scalars))
+            g2.append(keys[key])
         return GT.pairing_check(g1, g2)
 
 
