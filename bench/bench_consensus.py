@@ -91,7 +91,7 @@ def bench_committees():
     return out
 
 
-def bench_network(blocks=40):
+def bench_network(blocks=100):
     sim = ConsensusSim(n=64, seed=64, time_scale=1, loss=0.01, delay_ms=(30, 400))
     t0 = time.perf_counter()
     sim.start()
@@ -105,7 +105,7 @@ def bench_network(blocks=40):
 
 def bench_byzantine(rounds=1000):
     stakes = [1000 + 150 * i for i in range(16)]
-    behaviours = {0: SILENT, 3: EQUIVOCATE, 7: INVALID, 12: SILENT}
+    behaviours = {0: SILENT, 3: EQUIVOCATE, 7: INVALID, 12: SILENT, 13: EQUIVOCATE}
     byz_share = sum(stakes[i] for i in behaviours) / float(sum(stakes))
     sim = ConsensusSim(n=16, seed=99, stakes=stakes, behaviours=behaviours, loss=0.05)
     t0 = time.perf_counter()

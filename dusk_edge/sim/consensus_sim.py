@@ -14,7 +14,6 @@ import sys
 
 from dusk_edge.core.consensus.attestation import VOTE_INVALID, VOTE_NO_CANDIDATE, VOTE_VALID, Vote
 from dusk_edge.core.consensus.messages import (
-    TOPIC_CANDIDATE,
     TOPIC_RATIFICATION,
     TOPIC_VALIDATION,
     Ratification,

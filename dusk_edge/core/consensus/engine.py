@@ -33,6 +33,13 @@ from dusk_edge.core.consensus.attestation import (
     StepVotes,
     Vote,
 )
+from dusk_edge.core.consensus.block_checks import (
+    EMERGENCY_BLOCK_ITERATION,
+    is_preferred_fork,
+    verify_attested_block,
+    verify_emergency_block,
+    verify_single_signature,
+)
 from dusk_edge.core.consensus.chain_view import CandidateRejected
 from dusk_edge.core.consensus.messages import (
     QUORUM_NO_QUORUM,
@@ -63,7 +70,6 @@ from dusk_edge.core.consensus.timeouts import DUSK_TIMING, StepTimeouts
 from dusk_edge.core.errors import DuskEdgeError, RemoteProtocolError
 
 EMERGENCY_MODE_ITERATION_THRESHOLD = 16
-EMERGENCY_BLOCK_ITERATION = 255
 MAX_FAILED_ITERATIONS = 8
 MAX_ROUND_DISTANCE = 10
 MAX_FUTURE_MESSAGES = 4096
@@ -111,6 +117,7 @@ class ConsensusEngine:
         self.rejected = {}
         self.round = None
         self.deadline = None
+        self.emergency_due = None
         self.open_consensus = False
 
     # public driver API ------------------------------------------------------------------------
@@ -119,6 +126,11 @@ class ConsensusEngine:
         self.start_round(now)
 
     def get_timer(self):
+        """The earliest deadline (ms) at which on_timer must be called, or None."""
+        if self.emergency_due is None:
+            return self.deadline
+        if self.deadline is None or self.emergency_due < self.deadline:
+            return self.emergency_due
         return self.deadline
 
     def take_outgoing(self):
@@ -130,13 +142,15 @@ class ConsensusEngine:
         return out
 
     def on_timer(self, now):
+        if self.emergency_due is not None and now >= self.emergency_due:
+            self.emergency_due = None
+            self.produce_emergency_block(now)
+            return
         if self.deadline is None or now < self.deadline:
             return
         self.deadline = None
         if self.timer_kind == "produce":
             self.produce_candidate(now)
-        elif self.timer_kind == "emergency":
-            self.produce_emergency_block(now)
         else:
             self.on_step_event("timeout", now)
 
@@ -172,6 +186,7 @@ class ConsensusEngine:
         self.failed = {}
         self.seen = set()
         self.open_consensus = False
+        self.emergency_due = None
         self.timeouts.on_round_start()
         self.events.append(("round", self.round, now))
         self.start_iteration(0, now)
@@ -461,7 +476,7 @@ class ConsensusEngine:
             self.verify_block(block, self.committees, tip, now)
             self.chain.accept_block(block, now)
             self.on_accepted(block, now)
-        elif h.height == tip.height and h.hash != tip.hash and h.iteration < tip.iteration:
+        elif is_preferred_fork(h, tip):
             self.process_fork(block, now)
         elif h.height > tip.height + 1 and h.height <= tip.height + MAX_ROUND_DISTANCE:
             self.events.append(("sync", tip.height + 1, h.height))
@@ -484,25 +499,19 @@ class ConsensusEngine:
     def verify_block(self, block, committees, parent, now):
         h = block.header
         if h.iteration == EMERGENCY_BLOCK_ITERATION:
-            self.verify_emergency_block(block, parent)
-            return
-        if h.iteration >= MAX_ITERATIONS or h.generator_bls_pubkey != committees.generator(h.iteration):
-            raise RemoteProtocolError("block from a non-generator")
-        self.verify_signature(h.generator_bls_pubkey, h.hash, h.signature)
-        att = h.att
-        if not att.is_success() or att.vote.block_hash != h.hash:
-            raise RemoteProtocolError("block attestation is not Success for its hash")
-        verify_attestation(att, ConsensusHeader(h.prev_block_hash, h.height, h.iteration), committees,
-                           self.verifier)
+            verify_emergency_block(block, self.chain.time_ms(h), self.chain.time_ms(parent), self.emergency_key,
+                                   self.timing, self.verifier)
+        else:
+            verify_attested_block(block, committees, self.verifier)
 
     # emergency block --------------------------------------------------------------------------
 
     def arm_emergency_block(self, now):
-        if self.emergency_signer is None or not is_emergency(self.iteration):
+        """A holder of the emergency key publishes a block MIN_EMERGENCY_BLOCK_TIME after the tip."""
+        if self.emergency_signer is None or not is_emergency(self.iteration) or self.emergency_due is not None:
             return
         due = self.tip_time + self.timing.emergency_block_time
-        if self.deadline is None or due < self.deadline:
-            self.set_timer(due if due > now else now, "emergency")
+        self.emergency_due = due if due > now else now
 
     def produce_emergency_block(self, now):
         signer = self.emergency_signer
@@ -514,14 +523,6 @@ class ConsensusEngine:
         self.events.append(("emergency_block", self.round, block))  # the driver publishes it (topic Block)
         self.chain.accept_block(block, now)
         self.on_accepted(block, now)
-
-    def verify_emergency_block(self, block, parent):
-        h = block.header
-        if self.emergency_key is None or h.generator_bls_pubkey != self.emergency_key:
-            raise RemoteProtocolError("emergency block not signed by the emergency key")
-        self.verify_signature(h.generator_bls_pubkey, h.hash, h.signature)
-        if self.chain.time_ms(h) < self.chain.time_ms(parent) + self.timing.emergency_block_time:
-            raise RemoteProtocolError("emergency block too early")
 
     # message plumbing -------------------------------------------------------------------------
 
@@ -598,9 +599,4 @@ class ConsensusEngine:
             self.events.append(("fault", fault))
 
     def verify_signature(self, pk, message, signature):
-        try:
-            ok = self.verifier.verify_multisig([pk], message, signature)
-        except DuskEdgeError as exc:
-            raise RemoteProtocolError("malformed signature: %s" % exc) from None
-        if not ok:
-            raise RemoteProtocolError("bad signature")
+        verify_single_signature(self.verifier, pk, message, signature)
