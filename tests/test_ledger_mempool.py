@@ -1,6 +1,9 @@
 """Mempool (PROTOCOL.md §7): checks, nonce gaps, replacement, capacity eviction, expiry, ledger dups."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.ledger import execution
 from dusk_edge.core.ledger.mempool import (
     AlreadyInLedger,
@@ -153,3 +156,30 @@ def test_selected_transactions_make_a_valid_block():
     assert len(picked) == 12
     apply(state, make_block(state, picked))
     assert state.check_supply()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 6), st.integers(1, 6), st.integers(0, 2)),
+                max_size=40))
+def test_random_operations_keep_the_pool_consistent(ops):
+    state, mp = pool(capacity=8)
+    now = 0
+    for sender, nonce, price, extra_gas in ops:
+        now += 1000
+        try:
+            mp.add(tx(sender, nonce, price=price, limit=150000 + extra_gas), state, now)
+        except RemoteProtocolError:
+            pass
+        assert len(mp) <= 8
+    picked = mp.select(state)
+    by_sender = {}
+    for t in picked:
+        by_sender.setdefault(t.sender, []).append(t.nonce)
+    for nonces in by_sender.values():
+        assert nonces == list(range(1, len(nonces) + 1))  # unbroken runs from account nonce + 1
+    assert len(set(t.tx_id() for t in picked)) == len(picked)
+    if picked:
+        block_and_voters = make_block(state, picked)
+        apply(state, block_and_voters)
+        mp.on_block(block_and_voters[0], state)
+        assert all(t.tx_id() not in mp for t in picked)

@@ -6,6 +6,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dusk_edge.core.consensus.attestation import (
+    RESULT_FAIL,
+    VOTE_INVALID,
+    VOTE_NO_CANDIDATE,
+    VOTE_NO_QUORUM,
+    Attestation,
+    FailedIteration,
+    Vote,
+)
 from dusk_edge.core.errors import DecodeError, RemoteProtocolError
 from dusk_edge.core.hashes import sha3_256
 from dusk_edge.core.ledger import execution
@@ -182,7 +191,7 @@ def test_no_voters_after_height_one_is_invalid():
     assert snapshot(state) == before
 
 
-def random_chain_blocks(seed, n_blocks=4):
+def random_chain_blocks(seed, n_blocks=6):
     """Deterministic random transfers/stakes among ed25519 accounts, built on a fresh chain."""
     rng = random.Random(seed)
     state, genesis = new_chain()
@@ -209,7 +218,11 @@ def random_chain_blocks(seed, n_blocks=4):
             nonces[i] = nonce
             txs.append(tx)
         credits = rng.choice([128, 100, 86, 60])
-        block_and_voters = make_block(state, txs, voters=None if credits == 128 else
+        failed = []
+        for _ in range(rng.randrange(3)):
+            vote = rng.choice([Vote(VOTE_NO_CANDIDATE), Vote(VOTE_INVALID, bytes(32)), Vote(VOTE_NO_QUORUM)])
+            failed.append(FailedIteration(Attestation(RESULT_FAIL, vote), provisioner_signer(rng.randrange(2)).public_key))
+        block_and_voters = make_block(state, txs, failed_iterations=failed, voters=None if credits == 128 else
                                       [(provisioner_signer(0).public_key, credits)])
         apply(state, block_and_voters)
         assert state.check_supply()
@@ -217,7 +230,7 @@ def random_chain_blocks(seed, n_blocks=4):
     return state, blocks
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**32))
 def test_supply_invariant_and_replay_give_the_same_state_hash(seed):
     state, blocks = random_chain_blocks(seed)
