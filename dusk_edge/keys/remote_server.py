@@ -38,12 +38,12 @@ async def _serve_stream(reader, writer, session, drop_closes, name):
             return
         for item in decoder.feed(data):
             replies, drop = session.receive(item.payload)
-            for reply in replies:
-                await out.send(reply)
             if drop:
                 log.warning("signer: rejected a request from %s (session reset)", name)
-                if drop_closes:
-                    return
+            for reply in replies:
+                await out.send(reply)
+            if drop and drop_closes:
+                return
 
 
 async def serve_unix(path, signer, secret, rng=os.urandom, ready=None):
