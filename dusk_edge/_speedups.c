@@ -146,11 +146,107 @@ static PyObject *py_sortition_pick(PyObject *self, PyObject *args) {
     return NULL;
 }
 
+/* ---- GF(2^8) (0x11d) rows for the rs erasure code: dst ^= c*src, and matrix inversion ---- */
+static unsigned char gf_exp[512], gf_log[256];
+static unsigned char gf_mul_table[256][256];
+
+static void gf_init(void) {
+    unsigned x = 1;
+    for (int i = 0; i < 255; i++) {
+        gf_exp[i] = (unsigned char)x;
+        gf_log[x] = (unsigned char)i;
+        x <<= 1;
+        if (x & 0x100) x ^= 0x11D;
+    }
+    for (int i = 255; i < 512; i++) gf_exp[i] = gf_exp[i - 255];
+    for (int a = 0; a < 256; a++)
+        for (int b = 0; b < 256; b++)
+            gf_mul_table[a][b] = (a && b) ? gf_exp[gf_log[a] + gf_log[b]] : 0;
+}
+
+static void gf_row_mul_add(unsigned char *dst, const unsigned char *src, Py_ssize_t n, unsigned c) {
+    const unsigned char *t = gf_mul_table[c];
+    for (Py_ssize_t i = 0; i < n; i++) dst[i] ^= t[src[i]];
+}
+
+static PyObject *py_gf256_mul_add(PyObject *self, PyObject *args) {
+    Py_buffer dst, src;
+    int c;
+    if (!PyArg_ParseTuple(args, "w*y*i", &dst, &src, &c)) return NULL;
+    if (dst.len != src.len || c < 0 || c > 255) {
+        PyBuffer_Release(&dst);
+        PyBuffer_Release(&src);
+        PyErr_SetString(PyExc_ValueError, c < 0 || c > 255 ? "coefficient out of range" : "rows differ in length");
+        return NULL;
+    }
+    if (c) {
+        Py_BEGIN_ALLOW_THREADS
+        gf_row_mul_add(dst.buf, src.buf, dst.len, (unsigned)c);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&dst);
+    PyBuffer_Release(&src);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_gf256_invert(PyObject *self, PyObject *args) {
+    Py_buffer m;
+    Py_ssize_t n;
+    if (!PyArg_ParseTuple(args, "y*n", &m, &n)) return NULL;
+    if (n < 0 || n > 4096 || m.len != n * n) {
+        PyBuffer_Release(&m);
+        PyErr_SetString(PyExc_ValueError, "matrix is not n x n");
+        return NULL;
+    }
+    unsigned char *a = PyMem_Malloc(n * n + 1), *inv = PyMem_Calloc(n * n + 1, 1);
+    if (!a || !inv) {
+        PyMem_Free(a);
+        PyMem_Free(inv);
+        PyBuffer_Release(&m);
+        return PyErr_NoMemory();
+    }
+    memcpy(a, m.buf, n * n);
+    PyBuffer_Release(&m);
+    for (Py_ssize_t r = 0; r < n; r++) inv[r * n + r] = 1;
+    int singular = 0;
+    for (Py_ssize_t col = 0; col < n && !singular; col++) {
+        Py_ssize_t piv = col;
+        while (piv < n && a[piv * n + col] == 0) piv++;
+        if (piv == n) { singular = 1; break; }
+        if (piv != col) {
+            for (Py_ssize_t j = 0; j < n; j++) {
+                unsigned char t = a[col * n + j]; a[col * n + j] = a[piv * n + j]; a[piv * n + j] = t;
+                t = inv[col * n + j]; inv[col * n + j] = inv[piv * n + j]; inv[piv * n + j] = t;
+            }
+        }
+        unsigned scale = gf_exp[255 - gf_log[a[col * n + col]]];
+        for (Py_ssize_t j = 0; j < n; j++) {
+            a[col * n + j] = gf_mul_table[scale][a[col * n + j]];
+            inv[col * n + j] = gf_mul_table[scale][inv[col * n + j]];
+        }
+        for (Py_ssize_t r = 0; r < n; r++) {
+            unsigned f = a[r * n + col];
+            if (r != col && f) {
+                gf_row_mul_add(a + r * n, a + col * n, n, f);
+                gf_row_mul_add(inv + r * n, inv + col * n, n, f);
+            }
+        }
+    }
+    PyObject *out = NULL;
+    if (singular) PyErr_SetString(PyExc_ValueError, "matrix is singular");
+    else out = PyBytes_FromStringAndSize((const char *)inv, n * n);
+    PyMem_Free(a);
+    PyMem_Free(inv);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"crc32c", py_crc32c, METH_VARARGS, "crc32c(data, crc=0) -> int"},
     {"xor_bucket", py_xor_bucket, METH_VARARGS, "xor_bucket(a, b) -> int"},
     {"bitset_indices", py_bitset_indices, METH_VARARGS, "bitset_indices(bitset, size) -> list[int]"},
     {"sortition_pick", py_sortition_pick, METH_VARARGS, "sortition_pick(weights, score) -> int"},
+    {"gf256_mul_add", py_gf256_mul_add, METH_VARARGS, "gf256_mul_add(dst, src, c) -> None"},
+    {"gf256_invert", py_gf256_invert, METH_VARARGS, "gf256_invert(matrix, n) -> bytes"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -158,5 +254,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "dusk_edge._speedups"
 
 PyMODINIT_FUNC PyInit__speedups(void) {
     crc_init();
+    gf_init();
     return PyModule_Create(&module);
 }

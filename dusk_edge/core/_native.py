@@ -68,3 +68,90 @@ def sortition_pick(weights, score):
             return i
         score -= w
     raise ValueError("score beyond the total weight")
+
+
+# ---- GF(2^8) (polynomial 0x11d) for the rs erasure code (core/kadcast/rs.py) -------------------
+_GF_EXP = bytearray(512)
+_GF_LOG = bytearray(256)
+_GF_ROWS = {}
+
+
+def _gf_init():
+    x = 1
+    for i in range(255):
+        _GF_EXP[i] = x
+        _GF_LOG[x] = i
+        x <<= 1
+        if x & 0x100:
+            x ^= 0x11D
+    for i in range(255, 512):
+        _GF_EXP[i] = _GF_EXP[i - 255]
+
+
+_gf_init()
+
+
+def _gf_row(c):
+    # bytes.translate table multiplying every byte by c: the pure twin's fast path on CPython
+    row = _GF_ROWS.get(c)
+    if row is None:
+        lc = _GF_LOG[c]
+        row = bytes([0] + [_GF_EXP[lc + _GF_LOG[v]] for v in range(1, 256)])
+        _GF_ROWS[c] = row
+    return row
+
+
+def gf256_mul_add(dst, src, c):
+    """dst[i] ^= c * src[i] in GF(2^8) (0x11d), in place. ``dst`` is a bytearray of the same
+    length as ``src``; c in 0..255. Raises ValueError on unequal lengths or c out of range."""
+    if len(dst) != len(src):
+        raise ValueError("rows differ in length")
+    if not 0 <= c <= 255:
+        raise ValueError("coefficient out of range")
+    if c == 0 or not src:
+        return None
+    row = _gf_row(c)
+    try:
+        prod = bytes(src).translate(row)
+    except AttributeError:  # MicroPython: no bytes.translate
+        prod = bytes(row[b] for b in src)
+    n = len(dst)
+    dst[:] = (int.from_bytes(bytes(dst), "little") ^ int.from_bytes(prod, "little")).to_bytes(n, "little")
+    return None
+
+
+def _gf_mul(a, b):
+    if a == 0 or b == 0:
+        return 0
+    return _GF_EXP[_GF_LOG[a] + _GF_LOG[b]]
+
+
+def gf256_invert(matrix, n):
+    """Inverse of the n x n matrix (row-major bytes) over GF(2^8) by Gauss-Jordan elimination;
+    returns n*n bytes. Raises ValueError when singular or when len(matrix) != n*n."""
+    if n < 0 or len(matrix) != n * n:
+        raise ValueError("matrix is not n x n")
+    a = [bytearray(matrix[r * n:(r + 1) * n]) for r in range(n)]
+    inv = [bytearray(n) for _ in range(n)]
+    for r in range(n):
+        inv[r][r] = 1
+    for col in range(n):
+        pivot = col
+        while pivot < n and a[pivot][col] == 0:
+            pivot += 1
+        if pivot == n:
+            raise ValueError("matrix is singular")
+        a[col], a[pivot] = a[pivot], a[col]
+        inv[col], inv[pivot] = inv[pivot], inv[col]
+        scale = _GF_EXP[255 - _GF_LOG[a[col][col]]]
+        a[col] = bytearray(_gf_mul(scale, v) for v in a[col])
+        inv[col] = bytearray(_gf_mul(scale, v) for v in inv[col])
+        for r in range(n):
+            f = a[r][col]
+            if r != col and f:
+                gf256_mul_add(a[r], a[col], f)
+                gf256_mul_add(inv[r], inv[col], f)
+    out = bytearray()
+    for row in inv:
+        out.extend(row)
+    return bytes(out)
