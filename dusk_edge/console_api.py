@@ -70,6 +70,11 @@ class NodeControl:
     def shutdown(self):
         raise NotImplementedError
 
+    def repair(self, action, args):
+        """Run a field repair: "store check" | "store repair" | "store resync" [from height] |
+        "snapshot restore" [height] | "clock set" unix_seconds | "log export". Returns a report."""
+        raise NotImplementedError
+
 
 def board_status(profile):
     """The status fields a board profile contributes: name, title and the caps the node applies."""
@@ -136,6 +141,10 @@ class InProcessNodeControl(NodeControl):
         if self.on_shutdown:
             self.on_shutdown()
 
+    def repair(self, action, args):
+        self.state["requests"].append(" ".join([action] + [str(a) for a in args]))
+        return "%s requested" % action
+
 
 def demo_state():
     """A plausible status dict for the demo node and tests."""
@@ -163,6 +172,7 @@ def control_commands(control):
         "console.config_set": lambda key, value: control.config_set(key, value),
         "console.keys_status": control.keys_status, "console.restart": control.restart,
         "console.shutdown": control.shutdown,
+        "console.repair": lambda action, args=(): control.repair(action, list(args)),
     }
 
 
@@ -224,6 +234,9 @@ class UnixControlClient(NodeControl):
 
     def shutdown(self):
         return self.call("shutdown")
+
+    def repair(self, action, args):
+        return self.call("repair", action=action, args=args)
 
 
 # Passphrase records ---------------------------------------------------------------------

@@ -114,6 +114,13 @@ def test_login_then_every_command():
     assert "blocks 2" in COMMANDS["blocks"][2] or True
     assert control.state["config"]["peers.max"] == 64
     assert control.state["requests"] == ["restart", "shutdown"]
+    for line in ("store check", "store repair", "store resync 100", "snapshot restore", "clock set 1800000000",
+                 "log export"):
+        assert "requested" in type_line(session, line), line
+    assert control.state["requests"][2:] == ["store check", "store repair", "store resync 100", "snapshot restore",
+                                             "clock set 1800000000", "log export"]
+    assert "error: clock set: argument must be an integer" in type_line(session, "clock set 12")
+    assert "error: store needs a subcommand" in type_line(session, "store")
     assert "error: peers.max must be an integer in 8..1000" in type_line(session, "config set peers.max 5")
     assert "error: n must be a number" in type_line(session, "blocks 999")
     assert len(type_line(session, "log tail 200").split("\r\n")) > 200

@@ -133,6 +133,7 @@ def test_login_and_every_command_at_9600_baud(rig):
         "config get peers.max": "peers.max: 200", "config set log.level debug": "log.level: debug",
         "config set peers.max 2": "error: peers.max must be an integer in 8..1000", "keys status": "signing: unlocked",
         "restart": "restart requested", "shutdown": "shutdown requested", "bogus": "error: unknown command",
+        "store resync 10": "store resync requested", "clock set 1800000000": "clock set requested",
     }
     for command, needle in checks.items():
         out = line.command(command)

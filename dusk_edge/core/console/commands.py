@@ -40,9 +40,20 @@ COMMANDS = {
     "keys status": (0, 0, "keys status", "key backend, token presence, signing state"),
     "restart": (0, 0, "restart", "restart the node process"),
     "shutdown": (0, 0, "shutdown", "stop the node process"),
+    "store check": (0, 0, "store check", "verify the block store's checksums"),
+    "store repair": (0, 0, "store repair", "truncate a torn tail, quarantine bad records"),
+    "store resync": (0, 1, "store resync [from_height]", "fetch blocks again from peers"),
+    "snapshot restore": (0, 1, "snapshot restore [height]", "restore the latest (or a given) snapshot"),
+    "clock set": (1, 1, "clock set <unix_seconds>", "set the clock when NTP is unreachable"),
+    "log export": (0, 0, "log export", "write the logs to a file in the data directory"),
     "logout": (0, 0, "logout", "end this console session"),
 }
-_GROUPS = ("log", "config", "keys")
+_GROUPS = ("log", "config", "keys", "store", "snapshot", "clock")
+# Repair commands go to NodeControl.repair(action, args) with checked integer arguments.
+REPAIR = {
+    "store check": None, "store repair": None, "store resync": (0, 1 << 40),
+    "snapshot restore": (0, 1 << 40), "clock set": (1600000000, 4102444800), "log export": None,
+}
 
 # key: (kind, arg1, arg2). kinds: int (min, max), choice (values), bool, text (max length).
 CONFIG_KEYS = {
@@ -175,6 +186,8 @@ class CommandSet:
             return {args[0]: value}
         if name == "keys status":
             return control.keys_status()
+        if name in REPAIR:
+            return self._repair(name, args)
         if name == "restart":
             control.restart()
             return "restart requested"
@@ -182,3 +195,19 @@ class CommandSet:
             control.shutdown()
             return "shutdown requested"
         raise CommandError("%s is handled by the session" % name)
+
+    def _repair(self, name, args):
+        values = []
+        if args:
+            low, high = REPAIR[name]
+            try:
+                value = int(args[0])
+            except ValueError:
+                value = None
+            if value is None or not low <= value <= high:
+                raise CommandError("%s: argument must be an integer in %d..%d" % (name, low, high))
+            values.append(value)
+        repair = getattr(self.control, "repair", None)
+        if repair is None:
+            raise CommandError("this node does not support repair commands")
+        return repair(name, values)
