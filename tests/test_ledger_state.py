@@ -285,3 +285,21 @@ def test_fuzzed_block_bytes_never_corrupt_state():
         if state.height:
             break
         assert snapshot(state) == before
+
+
+def test_state_hash_is_the_same_in_processes_with_different_hash_seeds():
+    import os
+    import subprocess
+    import sys
+
+    code = ("from tests.test_ledger_state import random_chain_blocks\n"
+            "print(random_chain_blocks(7)[0].state_hash().hex())\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    outputs = set()
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 0, out.stderr
+        outputs.add(out.stdout.strip())
+    assert len(outputs) == 1

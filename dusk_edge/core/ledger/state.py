@@ -115,10 +115,12 @@ class State:
         return sha3_256(roots + sha3_256(buf.data))
 
     def _flush_leaves(self):
+        # sorted: new keys get tree slots in this order, and set order differs between processes
+        # (hash randomization) and interpreters; the state_hash must not
         accounts, stakes = self._dirty
-        for acct_id in accounts:
+        for acct_id in sorted(accounts):
             self._trees[0].set(acct_id, self.accounts[acct_id].leaf())
-        for pk in stakes:
+        for pk in sorted(stakes):
             self._trees[1].set(pk, self.stakes[pk].leaf(pk))
         self._dirty = (set(), set())
 
