@@ -28,6 +28,7 @@ META_NAME = "store.cbor"
 QUARANTINE_NAME = "quarantine.cbor"
 COMMIT_OVERHEAD = lf.COMMIT_SIZE + lf.PAGE + lf.RECORD_HEADER  # commit record + worst pad
 BLOCK_TIME_MS = 10000
+DEFLATE_WBITS = 12
 
 
 class StoredBlock:
@@ -76,12 +77,13 @@ class BlockStore(MaintenanceMixin):
 
     # --- opening ---------------------------------------------------------------------------
     @classmethod
-    def open(cls, path, board_caps=None, segment_size=DEFAULT_SEGMENT_SIZE, compress=True,
+    def open(cls, path, board_caps=None, segment_size=DEFAULT_SEGMENT_SIZE, compress="auto",
              io=None, clock=time.monotonic, block_time_ms=BLOCK_TIME_MS):
         """Open (creating if needed) the store in directory ``path``.
 
         ``board_caps``: the ``caps`` table of a board profile (write budget, prune). ``compress``:
-        store bodies zlib level 1 when that saves at least 1/8. Raises StoreFormatError for a
+        True/False, or "auto" (only blocks committed one by one); a body is stored deflated
+        (level 1) only when that saves at least 1/8. Raises StoreFormatError for a
         newer on-disk format, StoreLockedError when another process has it open."""
         store = cls(path, io or sg.FileIO(), board_caps, compress, clock, block_time_ms)
         os.makedirs(path, exist_ok=True)
@@ -265,31 +267,50 @@ class BlockStore(MaintenanceMixin):
         if index.tip is not None and not index.base <= height <= index.tip + 1:
             raise LocalProtocolError("height %d does not follow the tip %d (base %d)"
                                      % (height, index.tip, index.base))
-        records = self._block_records(height, 0, block_hash, header_bytes, body_bytes, tx_ids, label)
-        self._stage(records)
+        self._stage_block(height, 0, block_hash, header_bytes, body_bytes, tx_ids, label)
         self.blocks_appended += 1
 
-    def _block_records(self, height, flags, block_hash, header_bytes, body_bytes, tx_ids, label):
+    def _stage_block(self, height, flags, block_hash, header_bytes, body_bytes, tx_ids, label):
         body_flags, stored = 0, bytes(body_bytes)
-        if self.compress and len(stored) >= 256:
-            packed = zlib.compress(stored, 1)
+        # "auto": compress while each commit carries one block (steady state: fsync-bound, so the
+        # CPU is free and the bytes saved are wear saved); skip inside catch-up batches, which are
+        # CPU-bound (bench_storage measures both)
+        wanted = self.compress is True or (self.compress == "auto" and not self.pending)
+        if wanted and len(stored) >= 256:
+            # deflate level 1 with a 4 KiB window: blocks are small, and the default 32 KiB
+            # window costs more to set up per call than it saves (measured in bench_storage)
+            packer = zlib.compressobj(1, zlib.DEFLATED, -DEFLATE_WBITS, 4)
+            packed = packer.compress(stored) + packer.flush()
             if len(packed) * 8 <= len(stored) * 7:
                 body_flags, stored = lf.FLAG_ZLIB, packed
+        block_hash = bytes(block_hash)
+        tx_ids = [bytes(t) for t in tx_ids]
+        header = lf.encode_header_record(height, flags, block_hash, tx_ids, label, header_bytes)
+        body = lf.encode_body_record(height, body_flags, stored)
+        header_loc, body_loc = self._stage([(lf.T_HEADER, header, len(header) - len(header_bytes)),
+                                            (lf.T_BODY, body, 9)])
         self.body_bytes_in += len(body_bytes)
         self.body_bytes_stored += len(stored)
-        header = lf.encode_header_record(height, flags, bytes(block_hash),
-                                         [bytes(t) for t in tx_ids], label, bytes(header_bytes))
-        return [(lf.T_HEADER, header), (lf.T_BODY, lf.encode_body_record(height, body_flags, stored))]
+        self.index.add_header(height, flags, block_hash, tx_ids, label, header_loc)
+        self.index.add_body(height, body_loc)
 
     def set_label(self, height, label):
         """Stage a label change (e.g. Attested -> Final) for a stored height."""
         self._ensure_open()
         if not self.index.has(height):
             raise LocalProtocolError("no block at height %d" % height)
-        self._stage([(lf.T_LABEL, cbor2.dumps([height, bytes(label)]))])
+        self._stage_and_apply([(lf.T_LABEL, cbor2.dumps([height, bytes(label)]))])
+
+    def _stage_and_apply(self, records):
+        """Stage small records and index them by replaying their payloads."""
+        locs = self._stage([(t, p, lf.index_part_length(t, p)) for t, p in records])
+        for (rtype, payload), loc in zip(records, locs):
+            self.index.apply(rtype, payload, loc)
 
     def _stage(self, records):
-        encoded = [lf.encode_record(t, p) for t, p in records]
+        """Stage (type, payload, index part length) records in one segment; returns their
+        locations. A full segment is committed and sealed first (an extra commit point)."""
+        encoded = [lf.encode_record(t, p) for t, p, _ in records]
         size = sum(len(e) for e in encoded)
         if size + COMMIT_OVERHEAD > self.segment_size - lf.PAGE:
             raise StoreError("records of %d bytes exceed a segment (%d bytes)" % (size, self.segment_size))
@@ -302,12 +323,14 @@ class BlockStore(MaintenanceMixin):
                 self.full = True
                 raise
             seg = self.active
-        for (rtype, payload), enc in zip(records, encoded):
+        locs = []
+        for (rtype, payload, keep), enc in zip(records, encoded):
             offset = seg.end + self.pending_len
             self.pending.append(enc)
             self.pending_len += len(enc)
-            self.index.apply(rtype, payload, pack_loc(seg.number, offset))
-            self.active_records.append((offset, rtype, payload[:lf.index_part_length(rtype, payload)]))
+            self.active_records.append((offset, rtype, payload[:keep]))
+            locs.append(pack_loc(seg.number, offset))
+        return locs
 
     def _roll_segment(self):
         seg = self.active
@@ -415,7 +438,7 @@ class BlockStore(MaintenanceMixin):
             _, flags, body = lf.decode_body_record(self._read_checked(height, loc, lf.T_BODY))
             if flags & lf.FLAG_ZLIB:
                 try:
-                    body = zlib.decompress(body)
+                    body = zlib.decompress(body, -DEFLATE_WBITS)
                 except zlib.error as exc:
                     raise StoreCorruptError("body of height %d: %s" % (height, exc)) from None
         return StoredBlock(height, block_hash, header, body, tx_ids, self.index.labels.get(height))

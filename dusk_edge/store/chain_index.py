@@ -79,9 +79,7 @@ class ChainIndex:
         if rtype == lf.T_HEADER:
             self._apply_header(payload, loc)
         elif rtype == lf.T_BODY:
-            height, flags, _ = lf.decode_body_record(payload[:9])
-            if self.has(height) and height >= self.prune_below:
-                self.body_loc[self.slot(height)] = loc
+            self.add_body(lf.decode_body_record(payload[:9])[0], loc)
         elif rtype == lf.T_LABEL:
             height, label = cbor2.loads(bytes(payload))
             if self.has(height):
@@ -99,6 +97,10 @@ class ChainIndex:
             kept.sort(key=lambda s: s[0])
             self.snapshots = kept[-SNAPSHOTS_KEPT:]
 
+    def add_body(self, height, loc):
+        if self.has(height) and height >= self.prune_below:
+            self.body_loc[self.slot(height)] = loc
+
     def apply_commit(self, seq, tip):
         self.last_seq = max(self.last_seq, seq)
         if tip is not None and self.tip is not None and tip > self.tip:
@@ -106,6 +108,10 @@ class ChainIndex:
 
     def _apply_header(self, payload, loc):
         height, flags, block_hash, tx_ids, label, _, _ = lf.decode_header_record(payload)
+        self.add_header(height, flags, block_hash, tx_ids, label, loc)
+
+    def add_header(self, height, flags, block_hash, tx_ids, label, loc):
+        """Index a HEADER record (replayed, or just staged by the store)."""
         if flags & lf.FLAG_REPLACE:
             # a repair or compaction copy; replay may meet it before the heights around it
             if self.base is None:
@@ -134,6 +140,12 @@ class ChainIndex:
 
     def _extend_to(self, height):
         grow = height - self.tip
+        if grow == 1:  # the append path
+            self.header_loc.append(MISSING)
+            self.body_loc.append(MISSING if height >= self.prune_below else PRUNED)
+            self.hashes.append(None)
+            self.tip = height
+            return
         self.header_loc.extend([MISSING] * grow)
         self.body_loc.extend([MISSING if h >= self.prune_below else PRUNED
                               for h in range(self.tip + 1, height + 1)])

@@ -42,7 +42,7 @@ class MaintenanceMixin:
                 raise sg.full_error("writing a snapshot", exc) from None
             raise
         meta = {"h": height, "file": name, "size": len(state_bytes), "crc": accel.crc32c(state_bytes)}
-        self._stage([(lf.T_SNAPSHOT, cbor2.dumps(meta))])
+        self._stage_and_apply([(lf.T_SNAPSHOT, cbor2.dumps(meta))])
         self._write_commit()
         keep = set(m["file"] for _, _, m in self.index.snapshots)
         for stale in os.listdir(folder):
@@ -80,7 +80,7 @@ class MaintenanceMixin:
             raise LocalProtocolError("cannot prune above the tip (%d)" % index.tip)
         dropped = sum(1 for h in range(max(index.prune_below, index.base), below_height)
                       if index.body_loc[index.slot(h)] != PRUNED)
-        self._stage([(lf.T_PRUNE, cbor2.dumps({"below": below_height}))])
+        self._stage_and_apply([(lf.T_PRUNE, cbor2.dumps({"below": below_height}))])
         self._write_commit()
         return dropped
 
@@ -109,7 +109,7 @@ class MaintenanceMixin:
                 LOG.error("store: segment %d not compacted: %s", seg.number, exc)
                 continue
             for record in records:
-                self._stage([record])
+                self._stage_and_apply([record])
             self._write_commit()
             self._drop_segment(seg)
             removed += 1
@@ -221,9 +221,8 @@ class MaintenanceMixin:
                 tx_ids = self._header_fields(height)[3]
             except StoreCorruptError:
                 raise StoreError("header of height %d is damaged: pass tx_ids" % height) from None
-        records = self._block_records(height, lf.FLAG_REPLACE, block_hash, header_bytes,
-                                      body_bytes, tx_ids, label or index.labels.get(height))
-        self._stage(records)
+        self._stage_block(height, lf.FLAG_REPLACE, block_hash, header_bytes, body_bytes, tx_ids,
+                          label or index.labels.get(height))
         self._write_commit()
         self.quarantine.pop(height, None)
         self.save_quarantine()

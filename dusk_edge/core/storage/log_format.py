@@ -20,6 +20,8 @@
 #
 # Record payloads put the fields an index needs first and the big bytes (header, body) last, so
 # the per-segment index files ("sidecars") store the same records with the big bytes cut off.
+import struct
+
 from dusk_edge.core import accel
 from dusk_edge.core._compat import const
 from dusk_edge.core.errors import DecodeError, LocalProtocolError
@@ -54,16 +56,8 @@ MAX_HASH = const(64)
 _ZERO_HEADER = bytes(RECORD_HEADER)
 
 
-def _u32(value):
-    return bytes((value & 0xFF, (value >> 8) & 0xFF, (value >> 16) & 0xFF, (value >> 24) & 0xFF))
-
-
-def _read_u32(data, pos):
-    return data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) | (data[pos + 3] << 24)
-
-
 def record_crc(length, rtype, payload):
-    return accel.crc32c(payload, accel.crc32c(_u32(length) + bytes((rtype,))))
+    return accel.crc32c(payload, accel.crc32c(struct.pack("<IB", length, rtype)))
 
 
 def encode_record(rtype, payload):
@@ -71,7 +65,7 @@ def encode_record(rtype, payload):
     if rtype not in RECORD_TYPES:
         raise LocalProtocolError("unknown record type %r" % rtype)
     n = len(payload)
-    return _u32(n) + _u32(record_crc(n, rtype, payload)) + bytes((rtype,)) + bytes(payload)
+    return struct.pack("<IIB", n, record_crc(n, rtype, payload), rtype) + bytes(payload)
 
 
 def decode_record(data, pos=0, limit=None):
@@ -82,9 +76,7 @@ def decode_record(data, pos=0, limit=None):
     end = len(data) if limit is None else limit
     if pos < 0 or pos + RECORD_HEADER > end:
         raise DecodeError("record header truncated at %d" % pos)
-    n = _read_u32(data, pos)
-    crc = _read_u32(data, pos + 4)
-    rtype = data[pos + 8]
+    n, crc, rtype = struct.unpack_from("<IIB", data, pos)
     if rtype not in RECORD_TYPES:
         raise DecodeError("unknown record type %d at %d" % (rtype, pos))
     stop = pos + RECORD_HEADER + n
@@ -122,56 +114,68 @@ def decode_commit(payload):
     return seq, start, (tip - 1 if tip else None)
 
 
-def _push_short_bytes(buf, value, what):
+def _short(value, what):
     if len(value) > 255:
         raise LocalProtocolError("%s longer than 255 bytes" % what)
-    buf.push_u8(len(value))
-    buf.push_bytes(value)
+    return bytes((len(value),)) + bytes(value)
 
 
 def encode_header_record(height, flags, block_hash, tx_ids, label, header_bytes):
     """T_HEADER payload. The index part (everything but header_bytes) comes first."""
     if not 0 < len(block_hash) <= MAX_HASH or len(tx_ids) > MAX_TX_IDS:
         raise LocalProtocolError("block hash must be 1..64 bytes, at most 65535 tx ids")
-    buf = Buffer()
-    buf.push_u64(height)
-    buf.push_u8(flags)
-    _push_short_bytes(buf, block_hash, "block hash")
-    _push_short_bytes(buf, label or b"", "label")
-    buf.push_u16(len(tx_ids))
+    if not 0 <= height < 1 << 64 or not 0 <= flags < 256:
+        raise LocalProtocolError("height or flags out of range")
+    parts = [struct.pack("<QB", height, flags), _short(block_hash, "block hash"),
+             _short(label or b"", "label"), struct.pack("<H", len(tx_ids))]
     for tx_id in tx_ids:
-        _push_short_bytes(buf, tx_id, "tx id")
-    buf.push_bytes(header_bytes)
-    return buf.data
+        parts.append(_short(tx_id, "tx id"))
+    parts.append(header_bytes)
+    return b"".join(parts)
+
+
+def _pull_short(payload, pos, n):
+    if pos >= n:
+        raise DecodeError("header record truncated at %d" % pos)
+    end = pos + 1 + payload[pos]
+    if end > n:
+        raise DecodeError("header record truncated at %d" % pos)
+    return bytes(payload[pos + 1:end]), end
 
 
 def decode_header_record(payload):
     """Returns (height, flags, block_hash, tx_ids, label, header_bytes, index_part_length)."""
-    buf = Buffer(payload)
-    height = buf.pull_u64()
-    flags = buf.pull_u8()
-    block_hash = buf.pull_bytes(buf.pull_u8())
+    n = len(payload)
+    if n < 9:
+        raise DecodeError("header record truncated")
+    height, flags = struct.unpack_from("<QB", payload, 0)
+    block_hash, pos = _pull_short(payload, 9, n)
     if not block_hash:
         raise DecodeError("empty block hash")
-    label = buf.pull_bytes(buf.pull_u8())
-    tx_ids = [buf.pull_bytes(buf.pull_u8()) for _ in range(buf.pull_u16())]
-    index_len = buf.position
-    return height, flags, block_hash, tx_ids, label, buf.pull_rest(), index_len
+    label, pos = _pull_short(payload, pos, n)
+    if pos + 2 > n:
+        raise DecodeError("header record truncated at %d" % pos)
+    count = payload[pos] | (payload[pos + 1] << 8)
+    pos += 2
+    tx_ids = []
+    for _ in range(count):
+        tx_id, pos = _pull_short(payload, pos, n)
+        tx_ids.append(tx_id)
+    return height, flags, block_hash, tx_ids, label, bytes(payload[pos:]), pos
 
 
 def encode_body_record(height, flags, body_bytes):
-    buf = Buffer()
-    buf.push_u64(height)
-    buf.push_u8(flags)
-    buf.push_bytes(body_bytes)
-    return buf.data
+    if not 0 <= height < 1 << 64 or not 0 <= flags < 256:
+        raise LocalProtocolError("height or flags out of range")
+    return struct.pack("<QB", height, flags) + bytes(body_bytes)
 
 
 def decode_body_record(payload):
     """Returns (height, flags, body_bytes)."""
-    buf = Buffer(payload)
-    height, flags = buf.pull_u64(), buf.pull_u8()
-    return height, flags, buf.pull_rest()
+    if len(payload) < 9:
+        raise DecodeError("body record truncated")
+    height, flags = struct.unpack_from("<QB", payload, 0)
+    return height, flags, bytes(payload[9:])
 
 
 def index_part_length(rtype, payload):
