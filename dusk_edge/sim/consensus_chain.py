@@ -9,25 +9,15 @@ and the real state_hash, so a Byzantine generator that lies about it proposes an
 With ``ledger=False`` a stand-in hash chain and stake table are used (the ledger refuses a block
 after an emergency block because its prev_block_cert names no voters). Timestamps are in ms.
 """
-from dusk_edge.core.consensus.aggregator import (
-    InvalidAttestation,
-    get_fault_key,
-    get_voters,
-    verify_attestation,
-)
-from dusk_edge.core.consensus.attestation import (
-    RESULT_FAIL,
-    VOTE_NO_CANDIDATE,
-    VOTE_VALID,
-    ConsensusHeader,
-)
+from dusk_edge.core.consensus.aggregator import get_fault_key, get_voters
+from dusk_edge.core.consensus.attestation import VOTE_NO_CANDIDATE, ConsensusHeader
+from dusk_edge.core.consensus.block_checks import check_consensus_rules
 from dusk_edge.core.consensus.chain_view import CandidateRejected
 from dusk_edge.core.consensus.finality import RollingFinality
 from dusk_edge.core.consensus.sortition import CommitteeCache
 from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.hashes import sha3_256
 from dusk_edge.core.ledger.block import Block
-from dusk_edge.core.ledger.faults import InvalidFault, check_fault
 from dusk_edge.core.ledger.header import Header, count_attested_failures, default_attestation
 from dusk_edge.core.ledger.profile import NetworkProfile
 from dusk_edge.core.ledger.stakes import Stake
@@ -201,25 +191,24 @@ class SimChain:
 
     # checks (the ledger's job in the node) ------------------------------------------------------
     def check_block(self, block, parent, preview=True):
+        """The shared consensus header rules, then the state transition."""
         h = block.header
-        if not h.check_hash():
-            raise RemoteProtocolError("hash does not match the header")
-        block.check_roots()
-        if h.iteration != EMERGENCY_BLOCK_ITERATION:
-            if h.timestamp < parent.timestamp + self.timing.minimum_block_time:
-                raise RemoteProtocolError("BlockTimeLess")
-            if self.state is None and h.state_hash != compute_state_hash(parent.state_hash, h.height):
+        check_consensus_rules(block, parent, self, self.verifier, self.timing.minimum_block_time, EPOCH_BLOCKS,
+                              self.to_ms)
+        if h.iteration == EMERGENCY_BLOCK_ITERATION:
+            return
+        if self.state is None:
+            if h.state_hash != compute_state_hash(parent.state_hash, h.height):
                 raise RemoteProtocolError("state transition mismatch")
-        if not self.verifier.verify_multisig([h.generator_bls_pubkey], parent.seed, h.seed):
-            raise RemoteProtocolError("bad seed signature")
-        self.check_prev_cert(h, parent)
-        self.check_failed_iterations(h, parent)
-        self.check_faults(block)
-        if preview and self.state is not None and h.iteration != EMERGENCY_BLOCK_ITERATION:
+        elif preview:
             receipt = self.state.preview_block(block, LedgerVerifier(self.verifier), self.get_block_voters(block),
                                                self.parent_hash_at, self.is_known_fault)
             if receipt.state_hash != h.state_hash:
                 raise RemoteProtocolError("state transition mismatch")
+
+    @staticmethod
+    def to_ms(timestamp):
+        return timestamp
 
     def committees_for(self, height, parent_seed):
         key = (height, parent_seed)
@@ -230,52 +219,6 @@ class SimChain:
             cache = CommitteeCache(self.get_provisioners(height), parent_seed, height)
             self._committees[key] = cache
         return cache
-
-    def check_prev_cert(self, h, parent):
-        if parent.height == 0 or parent.iteration == EMERGENCY_BLOCK_ITERATION:
-            return
-        cert = h.prev_block_cert
-        if cert.result == RESULT_FAIL or cert.vote.kind != VOTE_VALID or cert.vote.block_hash != parent.hash:
-            raise RemoteProtocolError("prev_block_cert does not attest the parent")
-        grand = self.blocks[parent.height - 1].header
-        header = ConsensusHeader(parent.prev_block_hash, parent.height, parent.iteration)
-        verify_attestation(cert, header, self.committees_for(parent.height, grand.seed), self.verifier)
-
-    def check_failed_iterations(self, h, parent):
-        if h.iteration == EMERGENCY_BLOCK_ITERATION:
-            return
-        if len(h.failed_iterations) > min(h.iteration, 8):
-            raise RemoteProtocolError("too many failed iterations")
-        committees = self.committees_for(h.height, parent.seed)
-        for i, entry in enumerate(h.failed_iterations):
-            if entry is None:
-                continue
-            if entry.attestation.result != RESULT_FAIL or entry.generator != committees.generator(i):
-                raise RemoteProtocolError("failed iteration %d: not a Fail of its generator" % i)
-            try:
-                verify_attestation(entry.attestation, ConsensusHeader(parent.hash, h.height, i), committees,
-                                   self.verifier)
-            except InvalidAttestation as exc:
-                raise RemoteProtocolError("failed iteration %d: %s" % (i, exc)) from None
-
-    def check_faults(self, block):
-        known = set()
-        for b in self.blocks[-EPOCH_BLOCKS:]:
-            for f in b.faults:
-                known.add(f.fault_id())
-
-        def verify(pk, msg, sig):
-            return self.verifier.verify_multisig([pk], msg, sig)
-
-        def parent_hash_at(height):
-            return self.blocks[height].header.hash if 0 <= height < len(self.blocks) else None
-
-        for fault in block.faults:
-            try:
-                check_fault(fault, block.header.height, EPOCH_BLOCKS, verify, parent_hash_at,
-                            lambda fid: fid in known)
-            except InvalidFault as exc:
-                raise RemoteProtocolError(str(exc)) from None
 
     def apply_slashes(self, block):
         """Soft slash (§6) for Fail(NoCandidate) failed iterations and for faults."""
