@@ -71,6 +71,12 @@ class NodeChain:
             header = decode_header(stored) if stored is not None else None
         return header
 
+    def height_of(self, block_hash):
+        """Height of a block we hold (genesis included), or None."""
+        if block_hash == self.genesis.hash:
+            return 0
+        return self.store.height_of(block_hash) if self.store is not None else None
+
     def is_final(self, height):
         return height <= self.finality.last_final
 

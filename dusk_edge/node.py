@@ -1,0 +1,250 @@
+"""NodeCore: one provisioner node without I/O (the driver is dusk_edge/node_runner.py).
+
+Frames from the Kadcast peer are routed by their rusk topic (PROTOCOL.md §2):
+  consensus topics -> the round engine; re-broadcast one height lower only when the engine did
+                      not reject them (validation before relay, §1.6);
+  Tx               -> the mempool; relayed the same way once admitted;
+  Block            -> catch-up and fork choice (engine.on_block), out-of-order blocks wait in a
+                      bounded pool until their parent arrives;
+  GetBlocks        -> up to 100 blocks after the locator, unicast to the requester;
+  GetMempool       -> our mempool's transactions, unicast.
+Falling behind (the engine reports messages of a later round) sends GetBlocks(tip) to a few
+alive peers, at most once per SYNC_RETRY_MS. Time is `now` in milliseconds of wall-clock time,
+because block timestamps are compared with it.
+"""
+import logging
+
+from dusk_edge.core.consensus.messages import (
+    CONSENSUS_TOPICS,
+    TOPIC_BLOCK,
+    TOPIC_GET_BLOCKS,
+    TOPIC_GET_MEMPOOL,
+    TOPIC_TX,
+    VERSION,
+    decode_message,
+    encode_message,
+    peek_topic,
+)
+from dusk_edge.core.errors import DuskEdgeError, RemoteProtocolError
+from dusk_edge.core.ledger.block import encode_block, pull_block, push_block
+from dusk_edge.core.ledger.transactions import pull_transaction, push_transaction
+from dusk_edge.core.sync.messages import pull_get_blocks, pull_get_mempool, push_get_blocks, push_get_mempool
+from dusk_edge.core.wire import Buffer
+
+LOG = logging.getLogger("dusk_edge.node")
+MAX_BLOCKS_PER_REQUEST = 100
+MAX_PENDING_BLOCKS = 1000
+SYNC_RETRY_MS = 1000
+SYNC_FANOUT = 4
+
+
+def envelope(topic, payload):
+    buf = Buffer()
+    buf.push_u8(VERSION[0])
+    buf.push_u16(VERSION[1])
+    buf.push_u16(VERSION[2])
+    buf.push_u8(topic)
+    buf.push_bytes(payload)
+    return buf.data
+
+
+def payload_of(frame):
+    return frame[6:]
+
+
+def encode_tx_frame(tx):
+    buf = Buffer()
+    push_transaction(buf, tx)
+    return envelope(TOPIC_TX, buf.data)
+
+
+class NodeCore:
+    def __init__(self, name, chain, engine, mempool, peer, rng):
+        self.name = name
+        self.chain = chain
+        self.engine = engine
+        self.mempool = mempool
+        self.peer = peer
+        self.rng = rng
+        self.pending_blocks = {}  # height -> Block waiting for its parent
+        self.sync_asked_at = None
+        self.counters = {"frames": 0, "bad_frames": 0, "relayed": 0, "txs_admitted": 0, "txs_rejected": 0,
+                         "blocks_served": 0, "sync_requests": 0}
+        self.last_step_ms = {}
+        self.started = False
+
+    # driver interface ---------------------------------------------------------------------------
+    def start(self, now):
+        self.peer.bootstrap(now)
+        self.engine.on_start(now)
+        self.started = True
+        self.flush(now)
+
+    def receive_datagram(self, data, addr, now):
+        self.peer.receive_datagram(data, addr, now)
+        self.drain_peer(now)
+
+    def datagrams_to_send(self, now):
+        return self.peer.datagrams_to_send(now)
+
+    def get_timer(self):
+        deadlines = [d for d in (self.engine.get_timer(), self.peer.get_timer()) if d is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now):
+        deadline = self.engine.get_timer()
+        if deadline is not None and now >= deadline:
+            self.engine.on_timer(now)
+        deadline = self.peer.get_timer()
+        if deadline is not None and now >= deadline:
+            self.peer.handle_timer(now)
+        self.mempool.expire(now)
+        self.drain_peer(now)
+        self.flush(now)
+
+    def submit_transaction(self, tx, now):
+        """A transaction from the local CLI: admit it and broadcast it to the network."""
+        self.mempool.add(tx, self.chain.state, now)
+        self.counters["txs_admitted"] += 1
+        self.peer.broadcast(encode_tx_frame(tx), None, now)
+
+    # inbound ------------------------------------------------------------------------------------
+    def drain_peer(self, now):
+        event = self.peer.next_event()
+        while event is not None:
+            self.on_frame(event.payload, event.height, event.source, now)
+            event = self.peer.next_event()
+        self.flush(now)
+
+    def on_frame(self, frame, height, source, now):
+        self.counters["frames"] += 1
+        try:
+            topic = peek_topic(frame)
+            if topic in CONSENSUS_TOPICS:
+                self.on_consensus_frame(frame, height, now)
+            elif topic == TOPIC_TX:
+                self.on_tx_frame(frame, height, now)
+            elif topic == TOPIC_BLOCK:
+                self.on_block(pull_block(Buffer(payload_of(frame))), now)
+            elif topic == TOPIC_GET_BLOCKS:
+                self.serve_blocks(pull_get_blocks(Buffer(payload_of(frame)))[0], source, now)
+            elif topic == TOPIC_GET_MEMPOOL:
+                pull_get_mempool(Buffer(payload_of(frame)))
+                self.serve_mempool(source, now)
+            else:
+                raise RemoteProtocolError("unhandled topic %d" % topic)
+        except DuskEdgeError as exc:
+            self.counters["bad_frames"] += 1
+            LOG.debug("dropped frame from %r: %s", source, exc)
+
+    def on_consensus_frame(self, frame, height, now):
+        msg = decode_message(frame, pull_block)
+        rejected_before = sum(self.engine.rejected.values())
+        self.engine.on_message(msg, now)
+        if sum(self.engine.rejected.values()) == rejected_before:
+            self.relay(frame, height, now)
+
+    def on_tx_frame(self, frame, height, now):
+        tx = pull_transaction(Buffer(payload_of(frame)))
+        try:
+            self.mempool.add(tx, self.chain.state, now)
+        except RemoteProtocolError:
+            self.counters["txs_rejected"] += 1
+            raise
+        self.counters["txs_admitted"] += 1
+        self.relay(frame, height, now)
+
+    def relay(self, frame, height, now):
+        if height > 0:
+            self.peer.broadcast(frame, height - 1, now)
+            self.counters["relayed"] += 1
+
+    def on_block(self, block, now):
+        tip = self.chain.state.height
+        h = block.header.height
+        if h > tip + 1:
+            if len(self.pending_blocks) < MAX_PENDING_BLOCKS and h <= tip + MAX_PENDING_BLOCKS:
+                self.pending_blocks[h] = block
+            self.request_sync(now)
+            return
+        self.engine.on_block(block, now)
+        nxt = self.pending_blocks.pop(self.chain.state.height + 1, None)
+        while nxt is not None:
+            self.engine.on_block(nxt, now)
+            nxt = self.pending_blocks.pop(self.chain.state.height + 1, None)
+        for stale in [k for k in self.pending_blocks if k <= self.chain.state.height]:
+            del self.pending_blocks[stale]
+
+    # serving peers ------------------------------------------------------------------------------
+    def serve_blocks(self, locator, requester, now):
+        start = self.chain.height_of(locator)
+        if start is None or self.chain.store is None:
+            return
+        top = min(self.chain.state.height, start + MAX_BLOCKS_PER_REQUEST)
+        for height in range(start + 1, top + 1):
+            stored = self.chain.store.block_by_height(height)
+            if stored is None or stored.body is None:
+                break
+            self.peer.send_to(envelope(TOPIC_BLOCK, bytes(stored.header) + bytes(stored.body)), requester, now)
+            self.counters["blocks_served"] += 1
+
+    def serve_mempool(self, requester, now):
+        for tx in self.mempool.transactions()[:MAX_BLOCKS_PER_REQUEST]:
+            self.peer.send_to(encode_tx_frame(tx), requester, now)
+
+    def request_sync(self, now):
+        if self.sync_asked_at is not None and now - self.sync_asked_at < SYNC_RETRY_MS:
+            return
+        self.sync_asked_at = now
+        buf = Buffer()
+        push_get_blocks(buf, self.chain.tip_header().hash, self.rng.getrandbits(64).to_bytes(8, "little"))
+        frame = envelope(TOPIC_GET_BLOCKS, buf.data)
+        alive = self.peer.table.alive_nodes(now)
+        for node in self.rng.sample(alive, min(SYNC_FANOUT, len(alive))):
+            self.peer.send_to(frame, node.addr, now)
+        self.counters["sync_requests"] += 1
+
+    def request_mempool(self, now):
+        buf = Buffer()
+        push_get_mempool(buf, self.rng.getrandbits(64).to_bytes(8, "little"))
+        for node in self.peer.table.alive_nodes(now)[:SYNC_FANOUT]:
+            self.peer.send_to(envelope(TOPIC_GET_MEMPOOL, buf.data), node.addr, now)
+
+    # outbound -----------------------------------------------------------------------------------
+    def flush(self, now):
+        for msg in self.engine.take_outgoing():
+            self.peer.broadcast(encode_message(msg, push_block), None, now)
+        for event in self.engine.take_events():
+            self.on_engine_event(event, now)
+
+    def on_engine_event(self, event, now):
+        kind = event[0]
+        if kind == "sync":
+            self.request_sync(now)
+        elif kind == "emergency_block":
+            self.peer.broadcast(envelope(TOPIC_BLOCK, encode_block(event[2])), None, now)
+        elif kind == "accepted":
+            LOG.info("accepted block", extra={"fields": {"height": event[1], "iteration": event[2]}})
+
+    # status -------------------------------------------------------------------------------------
+    def status(self, now):
+        chain = self.chain
+        tip = chain.tip_header()
+        label = chain.finality.get_label(tip.height)
+        return {
+            "name": self.name,
+            "height": tip.height,
+            "tip_hash": tip.hash.hex(),
+            "tip_label": label.name if label is not None else "final",
+            "final_height": chain.finality.last_final,
+            "round": self.engine.round,
+            "iteration": getattr(self.engine, "iteration", None),
+            "peers": self.peer.table.alive_count(now),
+            "mempool": len(self.mempool),
+            "pending_blocks": len(self.pending_blocks),
+            "last_step_ms": dict(self.last_step_ms),
+            "counters": dict(self.counters),
+            "rejected": dict(self.engine.rejected),
+            "overlay": dict(self.peer.stats),
+            "state_hash": chain.state.state_hash().hex(),
+        }
