@@ -11,9 +11,16 @@
 import math
 import random
 import time
+from functools import partial
 
 from bench.common import median_ms, write_results
-from dusk_edge.core.consensus.attestation import RESULT_SUCCESS, VOTE_VALID, Attestation, StepVotes, Vote
+from dusk_edge.core.consensus.attestation import (
+    RESULT_SUCCESS,
+    VOTE_VALID,
+    Attestation,
+    StepVotes,
+    Vote,
+)
 from dusk_edge.core.hashes import sha3_256
 from dusk_edge.core.ledger.block import Block
 from dusk_edge.core.ledger.header import Header
@@ -73,7 +80,8 @@ def bench_block_apply():
         if name == "bls":
             verifiers["checked_one_by_one"] = NativeVerifier(batch_bls=False)
         for vname, verifier in verifiers.items():
-            out["%s_%s_ms" % (name, vname)] = median_ms(lambda: state.preview_block(block, verifier, voters), runs=RUNS)
+            run = partial(state.preview_block, block, verifier, voters)
+            out["%s_%s_ms" % (name, vname)] = median_ms(run, runs=RUNS)
     base = out["ed25519_skip_signatures_ms"]
     out["ratio_bls_batched_vs_one_by_one"] = out["bls_checked_ms"] / out["bls_checked_one_by_one_ms"]
     out["ratio_bls_vs_ed25519"] = out["bls_checked_ms"] / out["ed25519_checked_ms"]
@@ -91,6 +99,19 @@ def build_tree(n):
     return tree
 
 
+def update_batch(tree, keys):
+    for k in keys:
+        tree.set(k, sha3_256(k.to_bytes(8, "little") + b"b"))
+    tree.root()
+
+
+def fill_pool(profile, verifier, capacity, txs, state, pools):
+    pool = Mempool(profile, verifier, capacity=capacity)
+    for tx in txs:
+        pool.add(tx, state, 0)
+    pools.append(pool)
+
+
 def bench_state_hash(sizes=(10000, 1000000), changes=100):
     out = {}
     rng = random.Random(5)
@@ -102,7 +123,7 @@ def bench_state_hash(sizes=(10000, 1000000), changes=100):
             leaves = [sha3_256(b"%d-%d" % (run, k)) for k in keys]
             before = tree.hash_count
             t0 = time.perf_counter()
-            for key, leaf in zip(keys, leaves):
+            for key, leaf in zip(keys, leaves, strict=True):
                 tree.set(key, leaf)
                 tree.root()  # one changed account per update: the per-account path cost
             samples.append((time.perf_counter() - t0) * 1e6 / changes)
@@ -111,20 +132,12 @@ def bench_state_hash(sizes=(10000, 1000000), changes=100):
         out["us_per_changed_account_%d" % n] = samples[len(samples) // 2]
         out["sha3_per_changed_account_%d" % n] = sorted(hashes)[len(hashes) // 2]
         if n <= 100000:
-            leaves = tree.leaves()
-            out["full_rehash_ms_%d" % n] = median_ms(lambda: compute_merkle_root(leaves), runs=RUNS)
+            out["full_rehash_ms_%d" % n] = median_ms(partial(compute_merkle_root, tree.leaves()), runs=RUNS)
             out["ratio_incremental_vs_full_rehash_%d" % n] = (
                 out["us_per_changed_account_%d" % n] / 1000.0 / out["full_rehash_ms_%d" % n])
         # a block-sized batch: 2,000 changed accounts (1,000 transfers), one root
         keys = [rng.randrange(n) for _ in range(2000)]
-
-        def batch():
-            for k in keys:
-                tree.set(k, sha3_256(k.to_bytes(8, "little") + b"b"))
-            tree.root()
-
-        out["block_of_2000_changes_ms_%d" % n] = median_ms(batch, runs=RUNS)
-        del tree
+        out["block_of_2000_changes_ms_%d" % n] = median_ms(partial(update_batch, tree, keys), runs=RUNS)
     small, large = sizes
     out["ratio_time_large_vs_small"] = out["us_per_changed_account_%d" % large] / out["us_per_changed_account_%d" % small]
     out["ratio_sha3_large_vs_small"] = (out["sha3_per_changed_account_%d" % large]
@@ -144,18 +157,11 @@ def bench_mempool(count=10000, senders=1000):
     out = {"transactions": len(txs)}
     for name, verifier in (("checked", NativeVerifier()), ("skip_signatures", SkipSignatures())):
         pools = []
-
-        def insert():
-            pool = Mempool(state.profile, verifier, capacity=count)
-            for tx in txs:
-                pool.add(tx, state, 0)
-            pools.append(pool)
-
-        ms = median_ms(insert, runs=RUNS)
+        ms = median_ms(partial(fill_pool, state.profile, verifier, count, txs, state, pools), runs=RUNS)
         out["insert_%s_tx_per_s" % name] = len(txs) / (ms / 1000.0)
         pool = pools[-1]
-        ms_block = median_ms(lambda: pool.select(state), runs=RUNS)
-        ms_all = median_ms(lambda: pool.select(state, max_txs=count), runs=RUNS)
+        ms_block = median_ms(partial(pool.select, state), runs=RUNS)
+        ms_all = median_ms(partial(pool.select, state, count), runs=RUNS)
         out["select_block_of_1000_ms"] = ms_block
         out["select_all_tx_per_s"] = len(txs) / (ms_all / 1000.0)
     out["ratio_insert_checked_vs_pool_only"] = out["insert_checked_tx_per_s"] / out["insert_skip_signatures_tx_per_s"]

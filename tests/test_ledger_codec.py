@@ -30,9 +30,20 @@ from dusk_edge.core.ledger.faults import (
 )
 from dusk_edge.core.ledger.header import Header, decode_header
 from dusk_edge.core.ledger.transactions import MAX_TX_SIZE, decode_transaction
-from dusk_edge.core.ledger.tx_builder import build_stake, build_transfer, build_unstake, build_withdraw
+from dusk_edge.core.ledger.tx_builder import (
+    build_stake,
+    build_transfer,
+    build_unstake,
+    build_withdraw,
+)
 from dusk_edge.core.merkle import compute_merkle_root
-from tests.test_ledger_support import bls_signer, ed_signer, full_cert, p256_signer, provisioner_signer
+from tests.test_ledger_support import (
+    bls_signer,
+    ed_signer,
+    full_cert,
+    p256_signer,
+    provisioner_signer,
+)
 
 pytestmark = pytest.mark.twin
 R = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001

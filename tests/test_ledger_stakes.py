@@ -28,7 +28,14 @@ from dusk_edge.core.ledger.rewards import compute_reward_split, emission
 from dusk_edge.core.ledger.transactions import AccountKey
 from dusk_edge.core.ledger.tx_builder import build_stake, build_unstake, build_withdraw
 from dusk_edge.crypto import bls
-from tests.test_ledger_support import VERIFIER, apply, ed_signer, make_block, new_chain, provisioner_signer
+from tests.test_ledger_support import (
+    VERIFIER,
+    apply,
+    ed_signer,
+    make_block,
+    new_chain,
+    provisioner_signer,
+)
 
 pytestmark = pytest.mark.twin
 CHAIN = 0x41

@@ -20,10 +20,15 @@ from dusk_edge.core.hashes import sha3_256
 from dusk_edge.core.ledger import execution
 from dusk_edge.core.ledger.block import InvalidBlockRoots
 from dusk_edge.core.ledger.profile import DUSK
-from dusk_edge.core.ledger.state_tree import IncrementalMerkleTree
 from dusk_edge.core.ledger.stakes import StakeRuleViolation
+from dusk_edge.core.ledger.state_tree import IncrementalMerkleTree
 from dusk_edge.core.ledger.transactions import MAX_TX_SIZE, decode_transaction
-from dusk_edge.core.ledger.tx_builder import build_stake, build_transfer, build_unstake, build_withdraw
+from dusk_edge.core.ledger.tx_builder import (
+    build_stake,
+    build_transfer,
+    build_unstake,
+    build_withdraw,
+)
 from dusk_edge.core.merkle import compute_merkle_root
 from tests.test_ledger_support import (
     VERIFIER,

@@ -1,5 +1,11 @@
 """Shared builders for the ledger tests (no tests here): keys, a devnet genesis, block making."""
-from dusk_edge.core.consensus.attestation import RESULT_SUCCESS, VOTE_VALID, Attestation, StepVotes, Vote
+from dusk_edge.core.consensus.attestation import (
+    RESULT_SUCCESS,
+    VOTE_VALID,
+    Attestation,
+    StepVotes,
+    Vote,
+)
 from dusk_edge.core.ledger.block import Block
 from dusk_edge.core.ledger.genesis_spec import GenesisSpec, build_genesis, format_account_key
 from dusk_edge.core.ledger.header import Header

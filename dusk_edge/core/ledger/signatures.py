@@ -73,7 +73,9 @@ class NativeVerifier:
             weights.append(Scalar(int.from_bytes(wide[:16], "little") | 1))
         # messages signed by the same key share one pairing: e(sum r_i H0(m_i), pk)
         by_key = {}
-        for (_, key, message, _), weight in zip(checks, weights):
+        for index in range(len(checks)):
+            _, key, message, _ = checks[index]
+            weight = weights[index]
             group = by_key.get(key)
             if group is None:
                 group = by_key[key] = ([], [])
