@@ -1,4 +1,5 @@
-"""Serial console driver: moves bytes between a tty (pyserial) and a core console Session.
+"""Serial drivers: the console (tty <-> core console Session) and the companion-board port
+(tty <-> CompanionLink heartbeats and events).
 
 The loop is aiorepl-style plumbing and nothing else: read what the line has (50 ms timeout),
 feed it with `now`, run the session's timer when due, write what it produced. A vanished device
@@ -12,6 +13,8 @@ import threading
 import time
 
 import serial
+
+from dusk_edge.core.console.companion import CompanionLink
 
 log = logging.getLogger("dusk_edge.serial_console")
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400)
@@ -88,3 +91,30 @@ class SerialConsole:
             link.write(out)
         except serial.SerialTimeoutException:
             self.dropped_writes += 1
+
+
+class CompanionPort(SerialConsole):
+    """The node's UART to the companion board: a heartbeat from ``status_fn()`` (dict) every
+    hb_interval_ms; each message from the board (events, answers) goes to ``on_message``."""
+
+    def __init__(self, port, baudrate, status_fn, on_message, hb_interval_ms=5000, **kw):
+        super().__init__(port, baudrate, None, **kw)
+        self.status_fn = status_fn
+        self.on_message = on_message
+        self.hb_interval_ms = hb_interval_ms
+
+    def _serve(self, link):
+        companion = CompanionLink(self.hb_interval_ms, initial_seq=int(time.time()) & 0xFFFF)
+        while not self.stop_event.is_set():
+            data = link.read(max(1, min(link.in_waiting, 4096)))
+            now = self.clock()
+            messages = companion.receive_data(data, now) if data else []
+            messages += companion.tick(now, self.status_fn())
+            for message in messages:
+                self.on_message(message)
+            out = companion.data_to_send()
+            if out:
+                try:
+                    link.write(out)
+                except serial.SerialTimeoutException:
+                    self.dropped_writes += 1
