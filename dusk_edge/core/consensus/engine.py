@@ -170,6 +170,14 @@ class ConsensusEngine:
             name = type(exc).__name__
             self.rejected[name] = self.rejected.get(name, 0) + 1
 
+    def get_candidate(self, iteration):
+        """The candidate of ``iteration`` of the current round, if received (served on request)."""
+        return self.candidates.get(iteration)
+
+    def get_validation_result(self, iteration):
+        """Our ValidationResult of ``iteration`` of the current round, or None (§3.6 serving)."""
+        return self.local_result.get(iteration)
+
     # round and iteration ----------------------------------------------------------------------
 
     def start_round(self, now):
@@ -222,6 +230,8 @@ class ConsensusEngine:
         elapsed = now - self.step_started
         if event == "timeout":
             self.timeouts.on_step_timeout(self.step)
+            if is_emergency(self.iteration) and self.step == STEP_PROPOSAL:  # §3.6: ask peers for it
+                self.events.append(("need_candidate", self.round, self.iteration, None))
         else:
             self.timeouts.on_step_success(self.step, elapsed)
         if nxt == STEP_VALIDATION:
@@ -386,7 +396,8 @@ class ConsensusEngine:
         signable = compute_vote_signable(header, 2, result.vote)
         sig = self.signer.sign_vote(self.round, iteration, STEP_RATIFICATION, signable)
         self.seen.add(key)
-        msg = Ratification(header, result.vote, now, result, SignInfo(self.me, sig))
+        # the reference stamps Unix seconds; `now` is the driver's epoch milliseconds
+        msg = Ratification(header, result.vote, now // 1000, result, SignInfo(self.me, sig))
         self.outbox.append(msg)
         self.process_ratification(msg, now)
 
