@@ -114,3 +114,21 @@ def test_toml_file_round_trip_and_errors(tmp_path):
     (tmp_path / "bin.toml").write_bytes(b"\xff\xfe")
     with pytest.raises(ConfigError, match="UTF-8"):
         load_genesis(str(tmp_path / "bin.toml"))
+
+
+def test_cli_genesis_check(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from dusk_edge.cli import main
+
+    result = CliRunner().invoke(main, ["genesis", "check", "dusk"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["chain_id"] == 0x40 and summary["minimum_block_time_ms"] == 10000
+    bad = tmp_path / "bad.toml"
+    text = open(load_genesis.__globals__["preset_path"]("devnet")).read().replace("chain_id = 0x41", "chain_id = 0x03")
+    bad.write_text(text)
+    result = CliRunner().invoke(main, ["genesis", "check", str(bad)])
+    assert result.exit_code == 2 and "chain_id" in result.output and "0x40" in result.output
