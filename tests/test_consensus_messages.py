@@ -181,3 +181,27 @@ def test_engine_survives_mutated_message_streams():
     sim.run_until(sim.now + 20000)
     assert sim.final_conflicts() == []
     assert target.chain.finality.last_final >= 5
+
+
+def test_tampered_candidate_copy_is_dropped_not_voted_invalid():
+    from dusk_edge.sim.consensus_sim import ConsensusSim
+    sim = ConsensusSim(n=6, seed=43, stakes=[1000] * 6)
+    sim.start()
+    sim.run_until(1500)   # before anyone produces the round-1 candidate (2 s minimum block time)
+    engine = sim.nodes[0].engine
+    gen = engine.committees.generator(0)
+    producer = [n for n in sim.nodes if n.pk == gen][0]
+    block = producer.chain.build_candidate(1, 0, producer.signer.sign_seed(1, bytes(48)), gen, [], [], 2000)
+    block.header.signature = producer.signer.sign_candidate(1, 0, block.header.hash)
+    tampered = dec(enc(m.Candidate(block)))
+    tampered.block.header.gas_limit += 1            # header no longer matches its signed hash
+    engine.on_message(tampered, 2000)
+    from dusk_edge.core.ledger.faults import Fault, FaultData
+    body = dec(enc(m.Candidate(block)))
+    data = FaultData(HDR, bytes(96), bytes(48), Vote(VOTE_NO_CANDIDATE))
+    body.block.faults.append(Fault(2, data, data))  # the body no longer matches faultroot
+    engine.on_message(body, 2000)
+    assert engine.candidates == {}
+    assert engine.rejected.get("RemoteProtocolError", 0) + engine.rejected.get("InvalidBlockRoots", 0) == 2
+    engine.on_message(dec(enc(m.Candidate(block))), 2000)
+    assert engine.candidates[0].header.hash == block.header.hash

@@ -278,6 +278,10 @@ class ConsensusEngine:
         known = self.candidates.get(i)
         if known is not None and known.header.hash == h.hash:
             return
+        # a relayer could alter unsigned parts: drop such a copy rather than vote on it (§3.2)
+        if not h.check_hash():
+            raise RemoteProtocolError("candidate hash does not match its header")
+        msg.block.check_roots()
         self.verify_signature(h.generator_bls_pubkey, h.hash, h.signature)
         if known is not None:
             self.record_fault(FaultEvidence(FAULT_DOUBLE_CANDIDATE, Candidate(known), msg))
