@@ -254,3 +254,20 @@ def test_get_provisioners_filters_and_orders():
     provs = state.get_provisioners(0)
     assert [p[0] for p in provs] == sorted(p[0] for p in provs) and len(provs) == 3
     assert all(value >= 1000 * DUSK and since <= 0 for _, value, since in provs)
+
+
+def test_failed_iterations_beyond_the_iteration_and_duplicate_faults_are_invalid():
+    state, _ = new_chain()
+    g1 = provisioner_signer(1).public_key
+    entries = [fail_entry(Vote(VOTE_NO_CANDIDATE), g1)] * 2
+    before = state.state_hash()
+    with pytest.raises(execution.InvalidBlock, match="failed iterations"):
+        make_block(state, failed_iterations=entries, iteration=1)
+    for _ in range(2):
+        apply(state, make_block(state))
+    fault = vote_fault(FAULT_DOUBLE_VALIDATION_VOTE, 1, 2, b"\x05" * 32,
+                       [Vote(VOTE_VALID, b"\x01" * 32), Vote(VOTE_NO_CANDIDATE)])
+    before = state.state_hash()
+    with pytest.raises(execution.InvalidBlock, match="twice"):
+        make_block(state, faults=[fault, fault])
+    assert state.state_hash() == before

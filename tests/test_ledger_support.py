@@ -83,14 +83,15 @@ def voters_for(state, credits=None):
 
 
 def make_block(state, txs=(), faults=(), failed_iterations=(), generator=None, timestamp=None, voters=None,
-               verifier=VERIFIER):
+               verifier=VERIFIER, iteration=None):
     """A block on `state`'s tip whose header carries the right roots and state_hash."""
     if generator is None:
         generator = provisioner_signer(0).public_key
     header = Header(height=state.height + 1, timestamp=timestamp or 1767225600 + 2 * (state.height + 1),
                     prev_block_hash=state.tip_hash, generator_bls_pubkey=generator,
                     gas_limit=state.profile.block_gas_limit, prev_block_cert=full_cert(state.tip_hash),
-                    failed_iterations=list(failed_iterations))
+                    failed_iterations=list(failed_iterations),
+                    iteration=len(failed_iterations) if iteration is None else iteration)
     block = Block(header, list(txs), list(faults)).fill_roots()
     voters = voters if voters is not None else voters_for(state)
     receipt = state.preview_block(block, verifier, voters)

@@ -206,8 +206,11 @@ def _reward_stake(state, pk, lux):
 def apply_slashes(state, block, verifier, parent_hash_at, is_known_fault):
     """Soft slashes for failed iterations (NoCandidate, Invalid) and faults; returns events."""
     height = block.header.height
+    header = block.header
+    if len(header.failed_iterations) > min(header.iteration, state.profile.max_failed_iterations):
+        raise InvalidBlock("%d failed iterations at iteration %d" % (len(header.failed_iterations), header.iteration))
     culprits = []
-    for entry in block.header.failed_iterations:
+    for entry in header.failed_iterations:
         if entry is None:
             continue
         att = entry.attestation
@@ -215,7 +218,11 @@ def apply_slashes(state, block, verifier, parent_hash_at, is_known_fault):
             raise InvalidBlock("failed_iterations holds a Success attestation")
         if att.vote.kind in (VOTE_NO_CANDIDATE, VOTE_INVALID):
             culprits.append(entry.generator)
+    fault_ids = set()
     for fault in block.faults:
+        if fault.fault_id() in fault_ids:
+            raise InvalidBlock("fault included twice")
+        fault_ids.add(fault.fault_id())
         check_fault(fault, height, state.profile.epoch_blocks, verifier.verify_multisig, parent_hash_at,
                     is_known_fault)
         culprits.append(fault.signer())
