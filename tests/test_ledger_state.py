@@ -19,6 +19,7 @@ from dusk_edge.core.errors import DecodeError, RemoteProtocolError
 from dusk_edge.core.hashes import sha3_256
 from dusk_edge.core.ledger import execution
 from dusk_edge.core.ledger.block import InvalidBlockRoots
+from dusk_edge.core.ledger.header import default_attestation
 from dusk_edge.core.ledger.profile import DUSK
 from dusk_edge.core.ledger.stakes import StakeRuleViolation
 from dusk_edge.core.ledger.state_tree import IncrementalMerkleTree
@@ -194,6 +195,13 @@ def test_no_voters_after_height_one_is_invalid():
     with pytest.raises(execution.InvalidBlock, match="no voters"):
         make_block(state, voters=[])
     assert snapshot(state) == before
+    # after an emergency block the prev_block_cert is the default Fail attestation: nobody to pay
+    block, _ = make_block(state, voters=[(provisioner_signer(0).public_key, 1)])
+    block.header.prev_block_cert = default_attestation()
+    block.header.state_hash = state.preview_block(block, VERIFIER, []).state_hash
+    block.header.seal()
+    receipt = state.apply_block(block, VERIFIER, [])
+    assert receipt.reward.voters == [] and state.check_supply()
 
 
 def random_chain_blocks(seed, n_blocks=6):
