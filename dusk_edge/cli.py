@@ -55,8 +55,18 @@ def selfcheck(board, as_json):
 @main.command("run-main", hidden=True)
 @click.pass_context
 def run_main(ctx):
-    """What `make run` runs: the devnet once it exists, the self-check until then."""
-    ctx.invoke(selfcheck)
+    """What `make run` runs: the self-check, then a 5-node devnet on loopback until Ctrl-C."""
+    from dusk_edge.selfcheck import run_selfcheck
+
+    report = run_selfcheck(None)
+    click.echo("selfcheck: %s (speedups %s, board %s)" % ("OK" if report["ok"] else "FAILED", report["speedups"],
+                                                       report["board"]))
+    ctx.invoke(cli_node.devnet_cmd, nodes=5, blocks=0, data_dir="devnet-data", timeout_s=10 ** 9, no_live=False)
+
+
+from dusk_edge import cli_node  # noqa: E402  (node, devnet, status, init: issue 7)
+for _command in cli_node.COMMANDS:
+    main.add_command(_command)
 
 
 from dusk_edge import cli_keys  # noqa: E402  (keys and custody, issue 8)

@@ -33,6 +33,7 @@ SCHEMA = {
         "passphrase_env": (str, "DUSK_EDGE_PASSPHRASE", _ANY),
         "signer": (str, "local", ("local", "remote")),
         "remote_signer": (str, "", _ANY),
+        "remote_secret_file": (str, "", _ANY),
     },
     "status": {"socket": (str, "node.sock", _ANY)},
     "metrics": {"enabled": (bool, False, _ANY), "listen": (str, "127.0.0.1:9464", _ANY)},
@@ -112,7 +113,8 @@ def load_config(path):
     config = validate_config(doc)
     data_dir = os.path.abspath(os.path.expanduser(config["node"]["data_dir"]))
     config["node"]["data_dir"] = data_dir
-    for section, key in (("keys", "keystore"), ("keys", "passphrase_file"), ("status", "socket")):
+    for section, key in (("keys", "keystore"), ("keys", "passphrase_file"), ("keys", "remote_secret_file"),
+                         ("status", "socket")):
         value = config[section][key]
         if value and not os.path.isabs(value):
             config[section][key] = os.path.join(data_dir, value)

@@ -1,0 +1,149 @@
+"""The asyncio driver of a NodeCore: one UDP socket, one timer, the local socket, signals.
+
+Like aioquic's transmit(): after every input (datagram or timer) the driver sends what the core
+wants to send and re-arms a single timer. SIGTERM/SIGINT stop the node cleanly (store committed
+and closed, socket removed); systemd gets READY, STATUS and WATCHDOG.
+"""
+import asyncio
+import ipaddress
+import logging
+import signal
+import time
+
+from dusk_edge.config import parse_address
+from dusk_edge.core.errors import DuskEdgeError
+from dusk_edge.node_setup import build_node
+from dusk_edge.ops.metrics import serve_metrics
+from dusk_edge.ops.status_server import StatusServer
+from dusk_edge.ops.systemd import SystemdNotifier
+
+LOG = logging.getLogger("dusk_edge.runner")
+MAX_TIMER_WAIT_S = 0.25
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+class _Datagrams(asyncio.DatagramProtocol):
+    def __init__(self, runner):
+        self.runner = runner
+
+    def datagram_received(self, data, addr):
+        self.runner.on_datagram(data, addr)
+
+    def error_received(self, exc):
+        LOG.debug("udp error: %s", exc)
+
+
+class NodeRunner:
+    def __init__(self, config):
+        self.config = config
+        self.node, self.resources = build_node(config, now_ms())
+        self.transport = None
+        self.stopping = asyncio.Event()
+        self.wakeup = asyncio.Event()
+        self.notifier = SystemdNotifier()
+        self.started_at = time.time()
+
+    def on_datagram(self, data, addr):
+        ip = ipaddress.ip_address(addr[0]).packed
+        self._guard(self.node.receive_datagram, data, (ip, addr[1]), now_ms())
+        self.transmit()
+
+    def transmit(self):
+        for data, (ip, port) in self.node.datagrams_to_send(now_ms()):
+            self.transport.sendto(data, (str(ipaddress.ip_address(ip)), port))
+        self.wakeup.set()
+
+    def _guard(self, fn, *args):
+        """A signing refusal or a peer's bad input must never stop the node."""
+        try:
+            fn(*args)
+        except DuskEdgeError as exc:
+            self.node.counters["refused"] = self.node.counters.get("refused", 0) + 1
+            LOG.warning("%s: %s", type(exc).__name__, exc)
+
+    async def timer_loop(self):
+        while not self.stopping.is_set():
+            deadline = self.node.get_timer()
+            wait = MAX_TIMER_WAIT_S if deadline is None else max(0.0, min(MAX_TIMER_WAIT_S, (deadline - now_ms()) / 1000))
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+            deadline = self.node.get_timer()
+            if deadline is not None and now_ms() >= deadline:
+                self._guard(self.node.handle_timer, now_ms())
+                self.transmit()
+
+    async def heartbeat_loop(self):
+        interval = self.notifier.watchdog_interval_s or 5.0
+        while not self.stopping.is_set():
+            s = self.node.status(now_ms())
+            self.notifier.status("height %d final %d peers %d" % (s["height"], s["final_height"], s["peers"]))
+            self.notifier.watchdog()
+            try:
+                await asyncio.wait_for(self.stopping.wait(), interval)
+            except asyncio.TimeoutError:
+                pass
+
+    def status(self):
+        s = self.node.status(now_ms())
+        s["uptime_s"] = round(time.time() - self.started_at, 1)
+        s["board"] = {"name": self.node.board["name"], "caps": self.node.board["caps"]}
+        s["store"] = self.node.chain.store.stats() if hasattr(self.node.chain.store, "stats") else {}
+        s["signing"] = self.node.signer is not None
+        return s
+
+    def commands(self):
+        return {"status": self.status, "shutdown": self.request_stop}
+
+    def request_stop(self):
+        self.stopping.set()
+        return "stopping"
+
+    async def run(self):
+        loop = asyncio.get_running_loop()
+        host, port = parse_address(self.config["network"]["listen"], "network.listen")
+        self.transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        server = await StatusServer(self.config["status"]["socket"], self.commands()).start()
+        metrics = None
+        if self.config["metrics"]["enabled"]:
+            mhost, mport = parse_address(self.config["metrics"]["listen"], "metrics.listen")
+            metrics = await serve_metrics(self.status, mhost, mport)
+        self._guard(self.node.start, now_ms())
+        self.transmit()
+        self.notifier.ready("started")
+        LOG.info("node %s listening on %s:%d", self.config["node"]["name"], host, port)
+        tasks = [asyncio.ensure_future(self.timer_loop()), asyncio.ensure_future(self.heartbeat_loop())]
+        try:
+            await self.stopping.wait()
+        finally:
+            self.notifier.stopping()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await server.close()
+            if metrics is not None:
+                metrics.close()
+            self.transport.close()
+            for resource in self.resources:
+                resource.close()
+            LOG.info("node %s stopped", self.config["node"]["name"])
+
+
+def run_node(config):
+    """Run until SIGTERM/SIGINT (uvloop when importable)."""
+    async def main():
+        await NodeRunner(config).run()
+
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())

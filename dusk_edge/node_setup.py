@@ -1,0 +1,96 @@
+"""Build a NodeCore from a validated config (dusk_edge.config): genesis, board caps, store, ledger,
+keys, engine and Kadcast peer. Everything here runs once at start-up."""
+import ipaddress
+import logging
+import os
+import random
+
+from dusk_edge.boards import detect_board, load_board
+from dusk_edge.config import parse_address
+from dusk_edge.core.consensus.engine import ConsensusEngine
+from dusk_edge.core.kadcast.config import KadcastConfig
+from dusk_edge.core.kadcast.peer import Peer
+from dusk_edge.core.ledger.mempool import Mempool
+from dusk_edge.core.ledger.signatures import NativeVerifier
+from dusk_edge.crypto import bls
+from dusk_edge.crypto.fec import make_fec
+from dusk_edge.genesis import load_genesis
+from dusk_edge.node import NodeCore
+from dusk_edge.node_chain import NodeChain
+from dusk_edge.store.block_store import BlockStore, store_path
+
+LOG = logging.getLogger("dusk_edge.setup")
+
+
+class ConsensusVerifier:
+    """What the engine and block checks need from BLS: the multisig facade."""
+
+    verify_multisig = staticmethod(bls.verify_multisig)
+    aggregate_signatures = staticmethod(bls.aggregate_signatures)
+
+
+def packed_address(text, field):
+    host, port = parse_address(text, field)
+    return ipaddress.ip_address(host).packed, port
+
+
+def open_signer(config, profile):
+    """The node's LocalSigner, or None for a non-provisioner (no keystore file)."""
+    keys = config["keys"]
+    if keys["signer"] == "remote":
+        return open_remote_signer(keys["remote_signer"], keys["remote_secret_file"])
+    if not os.path.exists(keys["keystore"]):
+        LOG.warning("no keystore at %s: running without a consensus key (observer)", keys["keystore"])
+        return None
+    from dusk_edge.cli_keys import unlock_keystore
+    from dusk_edge.keys.signer import open_local_signer
+
+    key = unlock_keystore(keys["keystore"], passphrase_file=keys["passphrase_file"] or None,
+                          passphrase_env=keys["passphrase_env"] or None)
+    guard_dir = os.path.join(config["node"]["data_dir"], "guard")
+    # Listen for our own key's votes for one step before signing (duplicate-instance detection).
+    return open_local_signer(key, guard_dir, listen_ms=profile.min_step_timeout_ms)
+
+
+def open_remote_signer(target, secret_file):
+    """A RemoteSigner over ``unix:/path`` or ``serial:/dev/ttyX[@baud]`` with the shared secret."""
+    from dusk_edge.core.errors import ConfigError
+    from dusk_edge.keys.private_files import read_private_file
+    from dusk_edge.keys.remote_client import RemoteSigner, SerialTransport, UnixTransport
+
+    kind, _, where = target.partition(":")
+    if kind == "unix" and where:
+        transport = UnixTransport(where)
+    elif kind == "serial" and where:
+        device, _, baud = where.partition("@")
+        transport = SerialTransport(device, int(baud) if baud.isdigit() else 115200)
+    else:
+        raise ConfigError("keys.remote_signer must be unix:/path or serial:/dev/ttyX[@baud], not %r" % target)
+    if not secret_file:
+        raise ConfigError("keys.remote_secret_file is required with a remote signer")
+    return RemoteSigner(transport, read_private_file(secret_file).strip())
+
+
+def build_node(config, now):
+    """(NodeCore, board profile, resources to close)."""
+    node_cfg = config["node"]
+    spec = load_genesis(node_cfg["genesis"])
+    profile = spec.profile
+    board = detect_board() if node_cfg["board"] == "auto" else load_board(node_cfg["board"])
+    caps = board["caps"]
+    os.makedirs(node_cfg["data_dir"], mode=0o700, exist_ok=True)
+    store = BlockStore.open(store_path(node_cfg["data_dir"]), board_caps=caps)
+    mempool = Mempool(profile, NativeVerifier(), capacity=caps["mempool_max_txs"],
+                      is_in_ledger=lambda tx_id: store.tx_location(tx_id) is not None)
+    chain = NodeChain(spec, store, ConsensusVerifier(), NativeVerifier(), mempool)
+    signer = open_signer(config, profile)
+    engine = ConsensusEngine(chain, signer, ConsensusVerifier(), chain.timing, emergency_key=spec.emergency_key)
+    net = config["network"]
+    ip, port = packed_address(net["public_address"] or net["listen"], "network.listen")
+    bootstrappers = [packed_address(b, "network.bootstrap") for b in net["bootstrap"]]
+    kadcast = KadcastConfig(network_id=profile.network_id, auto_propagate=False)
+    peer = Peer(ip, port, make_fec(profile.fec), random.Random(), kadcast, bootstrappers, now=now)
+    node = NodeCore(node_cfg["name"], chain, engine, mempool, peer, random.Random())
+    node.board = board
+    node.signer = signer
+    return node, [store] + ([signer] if signer is not None and hasattr(signer, "close") else [])
