@@ -132,3 +132,10 @@ def test_cli_genesis_check(tmp_path):
     bad.write_text(text)
     result = CliRunner().invoke(main, ["genesis", "check", str(bad)])
     assert result.exit_code == 2 and "chain_id" in result.output and "0x40" in result.output
+
+
+def test_genesis_supply_must_leave_room_for_emission():
+    doc = genesis_doc()
+    doc["balances"][0]["amount"] = (1 << 63)
+    with pytest.raises(ConfigError, match="genesis supply"):
+        GenesisSpec.from_dict(doc)

@@ -316,3 +316,20 @@ def test_state_hash_is_the_same_in_processes_with_different_hash_seeds():
         assert out.returncode == 0, out.stderr
         outputs.add(out.stdout.strip())
     assert len(outputs) == 1
+
+
+def test_block_gas_limit_is_enforced():
+    from dusk_edge.core.ledger.genesis_spec import GenesisSpec, build_genesis
+    from tests.test_ledger_support import genesis_doc
+
+    doc = genesis_doc()
+    doc["overrides"] = {"block_gas_limit": 250000}
+    state, _ = build_genesis(GenesisSpec.from_dict(doc))
+    rx = ed_signer(9).account_key
+    apply(state, make_block(state, [build_transfer(ed_signer(0), rx, 1, 1, CHAIN),
+                                    build_transfer(ed_signer(1), rx, 1, 1, CHAIN)]))
+    before = snapshot(state)
+    with pytest.raises(execution.InvalidBlock, match="gas"):
+        make_block(state, [build_transfer(ed_signer(i), rx, 1, 2, CHAIN) for i in range(2)]
+                   + [build_transfer(ed_signer(2), rx, 1, 1, CHAIN)])
+    assert snapshot(state) == before

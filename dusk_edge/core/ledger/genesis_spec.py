@@ -11,6 +11,8 @@ REQUIRED = ("chain_id", "network_id", "protocol_version", "fec", "time_scale", "
             "genesis_seed", "genesis_timestamp", "emergency_key", "dusk_fund", "provisioners", "balances")
 OPTIONAL = ("name", "zk_verifying_keys", "overrides", "source", "comment")
 U64_MAX = (1 << 64) - 1
+# every amount is a u64; the whole schedule emits ~5e17 LUX, so 2^63 at genesis keeps all sums in range
+MAX_GENESIS_SUPPLY = 1 << 63
 
 
 def parse_account_key(text, field):
@@ -88,6 +90,10 @@ class GenesisSpec:
                    parse_account_key(doc["dusk_fund"], "dusk_fund"),
                    _parse_provisioners(doc["provisioners"], profile), _parse_balances(doc["balances"]),
                    doc.get("zk_verifying_keys"))
+        supply = sum(a for _, a in spec.balances) + sum(p[2] for p in spec.provisioners)
+        if supply > MAX_GENESIS_SUPPLY:
+            raise ConfigError("balances: genesis supply %d exceeds %d (room for emission in u64)"
+                              % (supply, MAX_GENESIS_SUPPLY))
         return spec
 
     def to_dict(self):
