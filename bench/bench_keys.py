@@ -6,7 +6,6 @@ remote signer as a real process over a UNIX socket and over a socat PTY pair. Ba
 BLS multisig signature with no guard, measured in the same run. Every figure is also a ratio
 against it. Budget: well inside the 1 s devnet step (PROTOCOL.md timeouts / 5).
 """
-import json
 import os
 import shutil
 import subprocess
