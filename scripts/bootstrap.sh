@@ -27,6 +27,7 @@ if [ "$WANT" = test ]; then
   need_cmd npm || missing+=(npm)
   need_cmd nft || missing+=(nftables)
   need_cmd ip || missing+=(iproute2)
+  need_cmd systemd-analyze || missing+=(systemd)  # verifies hw/systemd units (issue 9)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
