@@ -79,10 +79,13 @@ class IncrementalMerkleTree:
             for index in dirty:
                 parents.add(index >> 1)
             for parent in parents:
-                left = 2 * parent
-                right = left + 1 if left + 1 < width else left
-                above[parent * 32:parent * 32 + 32] = sha3_256(
-                    bytes(below[left * 32:left * 32 + 32]) + bytes(below[right * 32:right * 32 + 32]))
+                start = parent * 64
+                if 2 * parent + 1 < width:
+                    pair = bytes(below[start:start + 64])  # left and right children are adjacent
+                else:
+                    node = bytes(below[start:start + 32])
+                    pair = node + node
+                above[parent * 32:parent * 32 + 32] = sha3_256(pair)
             self.hash_count += len(parents)
             dirty = parents
             level += 1
