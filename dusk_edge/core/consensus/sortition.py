@@ -137,7 +137,20 @@ class Committee:
 def create_committee(provisioners, seed, round, step, credits, exclusion=()):
     """The committee of ``credits`` for (seed, step) among those eligible at ``round``.
     Returns an empty Committee when nobody is eligible."""
-    keys, weights = get_eligible(provisioners, round, exclusion)
+    keys, weights = get_eligible(provisioners, round)
+    return create_committee_from_eligible(keys, weights, seed, step, credits, exclusion)
+
+
+def create_committee_from_eligible(keys, weights, seed, step, credits, exclusion=()):
+    """create_committee over an already sorted eligible set (``weights`` is not modified), so a
+    round sorts its provisioners once for all its committees."""
+    if len(keys) > 1 and exclusion:
+        excluded = set(bytes(pk) for pk in exclusion)
+        kept = [i for i in range(len(keys)) if keys[i] not in excluded]
+        keys = [keys[i] for i in kept]
+        weights = [weights[i] for i in kept]
+    else:
+        weights = list(weights)
     counts = [0] * len(keys)
     for index in compute_extraction(keys, weights, seed, step, credits):
         counts[index] += 1
@@ -187,18 +200,23 @@ class CommitteeCache:
     """Committees of one (seed, round, provisioner set) memoised by (iteration, step). The caller
     drops it when the tip changes; a round needs at most 50 * 3 entries."""
 
-    __slots__ = ("provisioners", "seed", "round", "_cache")
+    __slots__ = ("provisioners", "seed", "round", "keys", "weights", "_cache")
 
     def __init__(self, provisioners, seed, round):
         self.provisioners = list(provisioners)
         self.seed = bytes(seed)
         self.round = round
+        self.keys, self.weights = get_eligible(self.provisioners, round)
         self._cache = {}
 
     def generator(self, iteration):
         key = (iteration, STEP_PROPOSAL)
         if key not in self._cache:
-            self._cache[key] = get_generator(self.provisioners, self.seed, self.round, iteration)
+            if not 0 <= iteration < MAX_ITERATIONS:
+                raise LocalProtocolError("iteration out of range 0..49")
+            committee = create_committee_from_eligible(self.keys, self.weights, self.seed,
+                                                       compute_step(iteration, STEP_PROPOSAL), PROPOSAL_CREDITS)
+            self._cache[key] = committee.members[0] if committee.members else None
         return self._cache[key]
 
     def committee(self, iteration, step_index):
@@ -209,6 +227,7 @@ class CommitteeCache:
                 exclusion.append(self.generator(iteration + 1))
             exclusion = [pk for pk in exclusion if pk is not None]
             credits = VALIDATION_CREDITS if step_index == STEP_VALIDATION else RATIFICATION_CREDITS
-            self._cache[key] = create_committee(self.provisioners, self.seed, self.round,
-                                                compute_step(iteration, step_index), credits, exclusion)
+            self._cache[key] = create_committee_from_eligible(self.keys, self.weights, self.seed,
+                                                              compute_step(iteration, step_index), credits,
+                                                              exclusion)
         return self._cache[key]
