@@ -246,7 +246,7 @@ def measure_kill_rounds(root):
             finally:
                 os._exit(3)
         os.close(w)
-        time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.005), rng.uniform(0.005, 0.05))))
+        time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.005), rng.uniform(0.005, 0.15))))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
         reported = read_reports(r)

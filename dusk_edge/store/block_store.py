@@ -16,7 +16,8 @@ import cbor2
 from dusk_edge.core.errors import DecodeError, LocalProtocolError
 from dusk_edge.core.storage import log_format as lf
 from dusk_edge.store import segments as sg
-from dusk_edge.store.chain_index import MISSING, PRUNED, ChainIndex, pack_loc, unpack_loc
+from dusk_edge.store.chain_index import (MISSING, PRUNED, ChainIndex, entry_of, pack_loc,
+                                         unpack_loc)
 from dusk_edge.store.errors import (StoreCorruptError, StoreError, StoreFormatError,
                                     StoreFullError, StoreLockedError, StoreQuarantinedError)
 from dusk_edge.store.maintenance import MaintenanceMixin
@@ -62,7 +63,7 @@ class BlockStore(MaintenanceMixin):
         self.segment_size = DEFAULT_SEGMENT_SIZE
         self.pending = []
         self.pending_len = 0
-        self.active_records = []   # (offset, type, index part) of the active segment
+        self.active_entries = []   # replay entries of the active segment (its future sidecar)
         self.quarantine = {}       # height -> reason
         self.recovery = []         # what open found: torn tails, damaged regions
         self.full = False
@@ -152,20 +153,16 @@ class BlockStore(MaintenanceMixin):
             last = i == len(numbers) - 1
             side = None if last else sg.read_sidecar(self.path, seg)
             if side is not None:
-                records, head = side
+                entries, head = side
                 seg.end = head["end"]
                 seg.sealed = True
-                self._replay_records(seg, records)
+                self.index.replay_entries(entries, number)
                 self.index.apply_commit(head["seq"], head["tip"])
                 continue
             self._scan_and_replay(seg, last)
         if not self.segments:
             self.segments.append(sg.create_segment(self.io, self.path, 0, self.segment_size,
                                                    os.urandom(8)))
-
-    def _replay_records(self, seg, records):
-        for offset, rtype, payload in records:
-            self.index.apply(rtype, payload, pack_loc(seg.number, offset))
 
     def _scan_and_replay(self, seg, last):
         image = sg.read_segment(self.io, seg)
@@ -182,12 +179,12 @@ class BlockStore(MaintenanceMixin):
             if last:  # zero it so that no stale bytes outlive the next, shorter commit
                 self.io.write(seg.fd, bytes(end - start), start)
                 self.io.sync(seg.fd)
+        entries = [e for e in (entry_of(t, p, o) for o, t, p in result.records) if e is not None]
         if last:
-            self.active_records = [(o, t, bytes(p[:lf.index_part_length(t, p)]))
-                                   for o, t, p in result.records]
+            self.active_entries = entries
         else:
             seg.sealed = True
-            self._write_sidecar_quietly(seg, [(o, t, p) for o, t, p in result.records])
+            self._write_sidecar_quietly(seg, entries)
         if result.damaged:
             LOG.error("store: damaged records quarantined in segment %d: %s", seg.number,
                       result.damaged)
@@ -210,9 +207,9 @@ class BlockStore(MaintenanceMixin):
                 after = height
         return [before, after]
 
-    def _write_sidecar_quietly(self, seg, records):
+    def _write_sidecar_quietly(self, seg, entries):
         try:
-            sg.write_sidecar(self.io, self.path, seg, records, self.index.last_seq, self.index.tip)
+            sg.write_sidecar(self.io, self.path, seg, entries, self.index.last_seq, self.index.tip)
         except OSError as exc:  # a cache: the next open rebuilds it by scanning
             LOG.warning("store: could not write the sidecar of segment %d: %s", seg.number, exc)
 
@@ -287,8 +284,9 @@ class BlockStore(MaintenanceMixin):
         tx_ids = [bytes(t) for t in tx_ids]
         header = lf.encode_header_record(height, flags, block_hash, tx_ids, label, header_bytes)
         body = lf.encode_body_record(height, body_flags, stored)
-        header_loc, body_loc = self._stage([(lf.T_HEADER, header, len(header) - len(header_bytes)),
-                                            (lf.T_BODY, body, 9)])
+        header_loc, body_loc = self._stage([
+            (lf.T_HEADER, header, [lf.T_HEADER, height, flags, block_hash, label, tx_ids]),
+            (lf.T_BODY, body, [lf.T_BODY, height])])
         self.body_bytes_in += len(body_bytes)
         self.body_bytes_stored += len(stored)
         self.index.add_header(height, flags, block_hash, tx_ids, label, header_loc)
@@ -303,12 +301,14 @@ class BlockStore(MaintenanceMixin):
 
     def _stage_and_apply(self, records):
         """Stage small records and index them by replaying their payloads."""
-        locs = self._stage([(t, p, lf.index_part_length(t, p)) for t, p in records])
-        for (rtype, payload), loc in zip(records, locs):
-            self.index.apply(rtype, payload, loc)
+        entries = [entry_of(t, p, 0) for t, p in records]
+        locs = self._stage([(t, p, e[1:]) for (t, p), e in zip(records, entries)])
+        for entry, loc in zip(entries, locs):
+            entry[0] = loc & 0xFFFFFFFF
+            self.index.apply_entry(entry, loc >> 32)
 
     def _stage(self, records):
-        """Stage (type, payload, index part length) records in one segment; returns their
+        """Stage (type, payload, entry without its offset) records in one segment; returns their
         locations. A full segment is committed and sealed first (an extra commit point)."""
         encoded = [lf.encode_record(t, p) for t, p, _ in records]
         size = sum(len(e) for e in encoded)
@@ -324,11 +324,11 @@ class BlockStore(MaintenanceMixin):
                 raise
             seg = self.active
         locs = []
-        for (rtype, payload, keep), enc in zip(records, encoded):
+        for (_, _, entry), enc in zip(records, encoded):
             offset = seg.end + self.pending_len
             self.pending.append(enc)
             self.pending_len += len(enc)
-            self.active_records.append((offset, rtype, payload[:keep]))
+            self.active_entries.append([offset] + entry)
             locs.append(pack_loc(seg.number, offset))
         return locs
 
@@ -337,9 +337,9 @@ class BlockStore(MaintenanceMixin):
         number = seg.number + 1
         new = sg.create_segment(self.io, self.path, number, self.segment_size, os.urandom(8))
         seg.sealed = True
-        self._write_sidecar_quietly(seg, self.active_records)
+        self._write_sidecar_quietly(seg, self.active_entries)
         self.segments.append(new)
-        self.active_records = []
+        self.active_entries = []
 
     def commit(self):
         """Make everything staged durable: one write, one fdatasync. Raises StoreFullError (the
@@ -364,7 +364,8 @@ class BlockStore(MaintenanceMixin):
                 self.full = True
                 raise sg.full_error("committing %d bytes" % len(blob), exc) from None
             raise StoreError("writing segment %d failed: %s" % (seg.number, exc)) from None
-        self.active_records.append((seg.end + len(blob) - lf.COMMIT_SIZE, lf.T_COMMIT, commit))
+        self.active_entries.append([seg.end + len(blob) - lf.COMMIT_SIZE, lf.T_COMMIT, seq,
+                                    self.index.tip])
         seg.end += len(blob)
         self.index.last_seq = seq
         self.pending = []

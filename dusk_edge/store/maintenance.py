@@ -84,12 +84,13 @@ class MaintenanceMixin:
         self._write_commit()
         return dropped
 
-    def _segment_records(self, seg):
+    def _segment_offsets(self, seg):
+        """Offsets of the records of a sealed segment (from its sidecar, else by a scan)."""
         side = sg.read_sidecar(self.path, seg)
         if side is not None:
-            return side[0]
+            return [entry[0] for entry in side[0]]
         image = sg.read_segment(self.io, seg)
-        return lf.scan_segment(memoryview(image), lf.PAGE, 0).records
+        return [o for o, _, _ in lf.scan_segment(memoryview(image), lf.PAGE, 0).records]
 
     def compact(self, live_ratio=0.5):
         """Remove sealed segments holding little live data: their live records are copied to the
@@ -99,12 +100,11 @@ class MaintenanceMixin:
         removed = copied = 0
         for seg in list(self.segments[:-1]):
             live = self.index.live_locations()
-            keep = [(o, t) for o, t, _ in self._segment_records(seg)
-                    if pack_loc(seg.number, o) in live]
-            if sum(self._record_size(seg, o) for o, _ in keep) > live_ratio * seg.size:
+            keep = [o for o in self._segment_offsets(seg) if pack_loc(seg.number, o) in live]
+            if sum(self._record_size(seg, o) for o in keep) > live_ratio * seg.size:
                 continue
             try:
-                records = [self._copy_of(pack_loc(seg.number, o)) for o, _ in keep]
+                records = [self._copy_of(pack_loc(seg.number, o)) for o in keep]
             except StoreCorruptError as exc:
                 LOG.error("store: segment %d not compacted: %s", seg.number, exc)
                 continue

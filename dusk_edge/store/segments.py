@@ -10,6 +10,7 @@ import os
 
 import cbor2
 
+from dusk_edge.core import accel
 from dusk_edge.core.errors import DecodeError
 from dusk_edge.core.storage import log_format as lf
 from dusk_edge.store.errors import StoreFormatError, StoreFullError, StoreError
@@ -172,40 +173,37 @@ def read_segment(io, segment):
 
 
 # --- sidecars ----------------------------------------------------------------------------------
-def encode_sidecar(segment, records, last_seq, tip):
-    """Sidecar bytes: a head record, then each record's index part with its offset."""
-    head = cbor2.dumps({"seg": segment.number, "uid": segment.uid, "end": segment.end,
-                        "seq": last_seq, "tip": tip})
-    out = [lf.SIDECAR_MAGIC, lf.encode_record(lf.T_SIDECAR_HEAD, head)]
-    for offset, rtype, payload in records:
-        keep = lf.index_part_length(rtype, payload)
-        entry = offset.to_bytes(4, "little") + bytes(payload[:keep])
-        out.append(lf.encode_record(rtype, entry))
-    return b"".join(out)
+# A sealed segment's sidecar holds its compact replay entries (chain_index.entry_of) as one CBOR
+# document behind a crc32c, so reopening reads a few hundred KB per segment instead of the segment.
+def encode_sidecar(segment, entries, last_seq, tip):
+    body = cbor2.dumps({"seg": segment.number, "uid": segment.uid, "end": segment.end,
+                        "seq": last_seq, "tip": tip, "entries": entries})
+    return lf.SIDECAR_MAGIC + accel.crc32c(body).to_bytes(4, "little") + body
 
 
-def write_sidecar(io, path, segment, records, last_seq, tip):
+def write_sidecar(io, path, segment, entries, last_seq, tip):
     io.write_file(os.path.join(path, SIDECAR_NAME % segment.number),
-                  encode_sidecar(segment, records, last_seq, tip))
+                  encode_sidecar(segment, entries, last_seq, tip))
 
 
 def read_sidecar(path, segment):
-    """(records, head) from a valid sidecar matching ``segment``, else None (rebuild by scan)."""
+    """(entries, head) from a valid sidecar matching ``segment``, else None (rebuild by scan)."""
     try:
         with open(os.path.join(path, SIDECAR_NAME % segment.number), "rb") as f:
             data = f.read()
     except OSError:
         return None
-    if not data.startswith(lf.SIDECAR_MAGIC):
+    magic = len(lf.SIDECAR_MAGIC)
+    if not data.startswith(lf.SIDECAR_MAGIC) or len(data) < magic + 4:
+        return None
+    body = memoryview(data)[magic + 4:]
+    if accel.crc32c(body) != int.from_bytes(data[magic:magic + 4], "little"):
         return None
     try:
-        entries = lf.iter_records(memoryview(data), len(lf.SIDECAR_MAGIC))
-        if not entries or entries[0][0] != lf.T_SIDECAR_HEAD:
-            return None
-        head = cbor2.loads(bytes(entries[0][1]))
-    except (DecodeError, ValueError, cbor2.CBORDecodeError):
+        head = cbor2.loads(body)
+    except (ValueError, cbor2.CBORDecodeError):
         return None
-    if not isinstance(head, dict) or head.get("uid") != segment.uid or head.get("seg") != segment.number:
+    if (not isinstance(head, dict) or head.get("uid") != segment.uid
+            or head.get("seg") != segment.number or not isinstance(head.get("entries"), list)):
         return None
-    records = [(int.from_bytes(p[:4], "little"), t, p[4:]) for t, p in entries[1:]]
-    return records, head
+    return head.pop("entries"), head
