@@ -51,7 +51,8 @@ def _read_passphrase(passphrase_file, passphrase_env, confirm=False, what="keyst
             with open(passphrase_file, encoding="utf-8") as f:
                 text = f.readline().rstrip("\r\n")
         except OSError as exc:
-            raise KeystoreError("cannot read passphrase file %s (%s)" % (passphrase_file, exc.strerror)) from None
+            raise KeystoreError(
+                "cannot read passphrase file %s (%s)" % (passphrase_file, exc.strerror)) from None
     elif passphrase_env:
         text = os.environ.get(passphrase_env, "")
     elif sys.stdin.isatty():
@@ -157,7 +158,8 @@ def keys_import(keystore_path, force, scrypt_n, kek_label, passphrase_file, pass
         secret = bytes.fromhex(raw.decode("ascii").strip()) if len(raw) != 32 else raw
         key = ConsensusKey(secret)
     except (ValueError, DuskEdgeError):
-        raise KeystoreFormatError("%s does not hold a valid 32-byte BLS secret key" % secret_file) from None
+        raise KeystoreFormatError(
+            "%s does not hold a valid 32-byte BLS secret key" % secret_file) from None
     document, extra = _seal(key, token_label, pin_file, pin_env, module, kek_label,
                             passphrase_file, passphrase_env, scrypt_n)
     _write_new(keystore_path, force, document, extra)

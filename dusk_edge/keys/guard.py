@@ -41,7 +41,8 @@ class DoubleSignGuard:
         except BlockingIOError:
             os.close(self._fd)
             self._fd = None
-            raise DuplicateInstanceError("guard %s is locked by another running signer" % path) from None
+            raise DuplicateInstanceError(
+                "guard %s is locked by another running signer" % path) from None
         try:
             self._load()
         except BaseException:
@@ -82,7 +83,8 @@ class DoubleSignGuard:
                 records.append(decode_record(raw))
             except DecodeError:
                 if i != whole - 1 or len(body) % RECORD_SIZE:
-                    raise GuardCorruptError("guard %s: record %d is corrupt" % (self.path, i)) from None
+                    raise GuardCorruptError(
+                        "guard %s: record %d is corrupt" % (self.path, i)) from None
                 whole -= 1   # torn final record: it was never fsynced, so never released
         good = len(FILE_MAGIC) + whole * RECORD_SIZE
         if good != len(data):

@@ -120,7 +120,8 @@ def unseal(document, passphrase=None, token=None):
         try:
             secret = AESGCM(derived[:32]).decrypt(nonce, ciphertext, aad)
         except InvalidTag:
-            raise KeystoreTamperedError("keystore failed authentication: the file was altered") from None
+            raise KeystoreTamperedError(
+                "keystore failed authentication: the file was altered") from None
     else:
         if token is None:
             raise KeystoreFormatError("keystore is sealed by token %r: open the token first"

@@ -29,7 +29,8 @@ def _pkcs11():
     try:
         import pkcs11
     except ImportError:
-        raise TokenMissingError("python-pkcs11 is not installed (pip install python-pkcs11)") from None
+        raise TokenMissingError(
+            "python-pkcs11 is not installed (pip install python-pkcs11)") from None
     return pkcs11
 
 
@@ -202,7 +203,8 @@ def open_token(token_label, pin, module_path=None):
     try:
         lib = pkcs11.lib(path)
     except Exception as exc:  # noqa: BLE001 - python-pkcs11 raises plain RuntimeError on dlopen failure
-        raise TokenMissingError("cannot load PKCS#11 module %s (%s)" % (path, type(exc).__name__)) from None
+        raise TokenMissingError(
+            "cannot load PKCS#11 module %s (%s)" % (path, type(exc).__name__)) from None
     try:
         token = lib.get_token(token_label=token_label)
         try:

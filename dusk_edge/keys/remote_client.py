@@ -133,7 +133,8 @@ class RemoteSigner(Signer):
             raise
         except OSError as exc:
             self._drop()
-            raise SignerUnavailableError("remote signer link failed (%s)" % type(exc).__name__) from None
+            raise SignerUnavailableError(
+                "remote signer link failed (%s)" % type(exc).__name__) from None
 
     def _drop(self):
         self.session = None   # reconnect with a fresh handshake next time

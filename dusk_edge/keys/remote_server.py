@@ -79,7 +79,8 @@ async def serve_serial(device, signer, secret, baudrate=115200, rng=os.urandom, 
     try:
         reader, writer = await serial_asyncio_fast.open_serial_connection(url=device, baudrate=baudrate)
     except (OSError, serial.SerialException) as exc:
-        raise SignerUnavailableError("cannot open serial line %s (%s)" % (device, type(exc).__name__)) from None
+        raise SignerUnavailableError(
+            "cannot open serial line %s (%s)" % (device, type(exc).__name__)) from None
     log.info("signer: serving on serial line %s", device)
     if ready is not None:
         ready.set()
@@ -87,7 +88,8 @@ async def serve_serial(device, signer, secret, baudrate=115200, rng=os.urandom, 
     try:
         await _serve_stream(reader, writer, session, False, "serial line")
     except (OSError, serial.SerialException) as exc:
-        raise SignerUnavailableError("serial line %s failed (%s)" % (device, type(exc).__name__)) from None
+        raise SignerUnavailableError(
+            "serial line %s failed (%s)" % (device, type(exc).__name__)) from None
     finally:
         writer.close()
     raise SignerUnavailableError("serial line %s closed" % device)
