@@ -19,7 +19,29 @@ def parse_genesis_toml(text, origin="genesis"):
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("%s: not valid TOML: %s" % (origin, exc)) from None
-    return GenesisSpec.from_dict(doc)
+    spec = GenesisSpec.from_dict(doc)
+    check_genesis_keys(spec)
+    return spec
+
+
+def check_genesis_keys(spec):
+    """Curve checks the core cannot do: every BLS key must be a valid G2 point (ConfigError)."""
+    from dusk_edge.core.errors import CryptoError
+    from dusk_edge.core.ledger.transactions import SCHEME_BLS
+    from dusk_edge.crypto import bls
+
+    keys = [("emergency_key", spec.emergency_key)]
+    keys += [("provisioners[%d].account" % i, p[0]) for i, p in enumerate(spec.provisioners)]
+    keys += [("provisioners[%d].owner" % i, p[1].key) for i, p in enumerate(spec.provisioners)
+             if p[1].scheme == SCHEME_BLS]
+    keys += [("balances[%d].account" % i, b[0].key) for i, b in enumerate(spec.balances) if b[0].scheme == SCHEME_BLS]
+    if spec.dusk_fund.scheme == SCHEME_BLS:
+        keys.append(("dusk_fund", spec.dusk_fund.key))
+    for field, key in keys:
+        try:
+            bls.load_public_key(key)
+        except CryptoError as exc:
+            raise ConfigError("%s: not a valid BLS12-381 G2 public key (%s)" % (field, exc)) from None
 
 
 def load_genesis(source):

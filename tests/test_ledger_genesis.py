@@ -139,3 +139,11 @@ def test_genesis_supply_must_leave_room_for_emission():
     doc["balances"][0]["amount"] = (1 << 63)
     with pytest.raises(ConfigError, match="genesis supply"):
         GenesisSpec.from_dict(doc)
+
+
+def test_bls_keys_in_a_genesis_file_are_curve_checked():
+    text = open(load_genesis.__globals__["preset_path"]("devnet")).read()
+    first_account = text.split('account = "', 1)[1].split('"', 1)[0]
+    bad = text.replace(first_account, "a0" + "00" * 95, 1)
+    with pytest.raises(ConfigError, match=r"provisioners\[0\].account: not a valid"):
+        parse_genesis_toml(bad)
