@@ -168,3 +168,18 @@ def test_open_consensus_then_emergency_block_signed_by_genesis_key():
     run(sim, 60, stop=lambda: sim.min_height() >= 3)
     assert sim.min_height() >= 3   # the others synced it and consensus went on
     assert sim.nodes[2].chain.blocks[1].header.hash == block.header.hash
+
+
+def test_crashed_provisioner_restarts_and_catches_up():
+    sim = ConsensusSim(n=8, seed=37, stakes=[1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400])
+    sim.start()
+    run(sim, 10)
+    sim.crash(1)
+    run(sim, 40)
+    behind = sim.nodes[1].chain.tip_header().height
+    assert sim.min_height() > behind   # the others went on without it (min over online nodes)
+    sim.restart(1)
+    target = max(n.chain.tip_header().height for n in sim.nodes) + 3
+    run(sim, 60, stop=lambda: sim.nodes[1].chain.tip_header().height >= target)
+    assert sim.nodes[1].chain.tip_header().height >= target
+    assert sim.final_conflicts() == []
