@@ -170,6 +170,10 @@ def test_state_hash_mismatch_and_shape_errors_change_nothing():
     with pytest.raises(execution.InvalidBlock):
         state.apply_block(block, VERIFIER, voters)
     block.header.prev_block_hash = state.tip_hash
+    block.header.version = 2
+    with pytest.raises(execution.InvalidBlock, match="version"):
+        state.apply_block(block, VERIFIER, voters)
+    block.header.version = 1
     block.transactions = []
     with pytest.raises(InvalidBlockRoots):
         state.apply_block(block, VERIFIER, voters)

@@ -139,6 +139,8 @@ def apply_transaction(state, tx, height):
 def check_block_shape(state, block):
     header = block.header
     profile = state.profile
+    if header.version != profile.block_header_version:
+        raise InvalidBlock("header version %d, expected %d" % (header.version, profile.block_header_version))
     if header.height != state.height + 1:
         raise InvalidBlock("block height %d does not follow the tip %d" % (header.height, state.height))
     if header.prev_block_hash != state.tip_hash:
