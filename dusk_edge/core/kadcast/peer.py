@@ -347,7 +347,9 @@ class Peer:
             blocks = []
             for decoder in ray.decoders.values():
                 for block, need, bitmap in decoder.missing()[:m.MAX_REPAIR_BLOCKS]:
-                    blocks.append(m.RepairBlock(block, min(need, m.MAX_REPAIR_NEED), bitmap))
+                    # ask for a margin: the answer crosses the same lossy links
+                    ask = need + need // 4 + 2
+                    blocks.append(m.RepairBlock(block, min(ask, m.MAX_REPAIR_NEED), bitmap))
             ray.repair_attempts += 1
             ray.next_repair_at = now + c.repair_after
             if blocks:
