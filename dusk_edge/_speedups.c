@@ -240,11 +240,92 @@ static PyObject *py_gf256_invert(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* sortition_extract(weights, hashes, unit): the PROTOCOL.md section 4 extraction loop over
+   precomputed hashes with the weights held as u64; see core/_native.py. */
+static PyObject *py_sortition_extract(PyObject *self, PyObject *args) {
+    PyObject *weights, *hashes, *unit_obj;
+    if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &weights, &PyList_Type, &hashes, &PyLong_Type, &unit_obj))
+        return NULL;
+    unsigned long long unit = PyLong_AsUnsignedLongLong(unit_obj);
+    if (unit == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "unit out of range");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(weights);
+    unsigned long long *w = PyMem_Malloc(sizeof(unsigned long long) * (size_t)(n > 0 ? n : 1));
+    if (!w) return PyErr_NoMemory();
+    unsigned long long total = 0;
+    PyObject *picks = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(weights, i);
+        if (!PyLong_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "weights must be ints");
+            goto fail;
+        }
+        w[i] = PyLong_AsUnsignedLongLong(item);
+        if (w[i] == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_ValueError, "weight out of range");
+            goto fail;
+        }
+        if (total + w[i] < total) {
+            PyErr_SetString(PyExc_ValueError, "total weight out of range");
+            goto fail;
+        }
+        total += w[i];
+    }
+    picks = PyList_New(0);
+    if (!picks) goto fail;
+    Py_ssize_t m = PyList_GET_SIZE(hashes);
+    for (Py_ssize_t k = 0; k < m; k++) {
+        PyObject *h = PyList_GET_ITEM(hashes, k);
+        if (!PyLong_Check(h)) {
+            PyErr_SetString(PyExc_TypeError, "hashes must be ints");
+            goto fail;
+        }
+        if (total == 0) break;
+        PyObject *tot = PyLong_FromUnsignedLongLong(total);
+        if (!tot) goto fail;
+        PyObject *rem = PyNumber_Remainder(h, tot);
+        Py_DECREF(tot);
+        if (!rem) goto fail;
+        unsigned long long score = PyLong_AsUnsignedLongLong(rem);
+        Py_DECREF(rem);
+        if (score == (unsigned long long)-1 && PyErr_Occurred()) goto fail;
+        Py_ssize_t i = 0;
+        while (w[i] < score) { /* score < total, so some i covers it */
+            score -= w[i];
+            i++;
+        }
+        unsigned long long taken = w[i] < unit ? w[i] : unit;
+        w[i] -= taken;
+        PyObject *index = PyLong_FromSsize_t(i);
+        if (!index || PyList_Append(picks, index) < 0) {
+            Py_XDECREF(index);
+            goto fail;
+        }
+        Py_DECREF(index);
+        PyObject *value = PyLong_FromUnsignedLongLong(w[i]);
+        if (!value) goto fail;
+        PyList_SetItem(weights, i, value); /* steals value */
+        if (total > taken) total -= taken;
+        else break;
+    }
+    PyMem_Free(w);
+    return picks;
+fail:
+    PyMem_Free(w);
+    Py_XDECREF(picks);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"crc32c", py_crc32c, METH_VARARGS, "crc32c(data, crc=0) -> int"},
     {"xor_bucket", py_xor_bucket, METH_VARARGS, "xor_bucket(a, b) -> int"},
     {"bitset_indices", py_bitset_indices, METH_VARARGS, "bitset_indices(bitset, size) -> list[int]"},
     {"sortition_pick", py_sortition_pick, METH_VARARGS, "sortition_pick(weights, score) -> int"},
+    {"sortition_extract", py_sortition_extract, METH_VARARGS, "sortition_extract(weights, hashes, unit) -> list[int]"},
     {"gf256_mul_add", py_gf256_mul_add, METH_VARARGS, "gf256_mul_add(dst, src, c) -> None"},
     {"gf256_invert", py_gf256_invert, METH_VARARGS, "gf256_invert(matrix, n) -> bytes"},
     {NULL, NULL, 0, NULL},

@@ -155,3 +155,36 @@ def test_create_committee_matches_protocol_sketch(provs, seed, step, credits, rn
         if any(pk not in exclusion for pk, (v, es) in stakes.items() if v >= 1000 * DUSK and es <= rnd) \
         or sum(1 for v, es in stakes.values() if v >= 1000 * DUSK and es <= rnd) == 1 else []
     assert list(zip(got.members, got.credits)) == expected_members
+
+
+@given(st.lists(st.integers(min_value=0, max_value=1 << 62), min_size=0, max_size=30),
+       st.lists(st.integers(min_value=0, max_value=(1 << 256) - 1), max_size=70),
+       st.sampled_from([1, 7, DUSK, (1 << 64) - 1]))
+@settings(max_examples=200, deadline=None)
+def test_sortition_extract_twins_agree(weights, hashes, unit):
+    from dusk_edge.core import accel
+    if accel.SPEEDUPS is None:
+        pytest.skip("C speedups not built (pure-twin pass)")
+    outcomes = []
+    for fn in (_native.sortition_extract, accel.SPEEDUPS.sortition_extract):
+        w = list(weights)
+        try:
+            outcomes.append((fn(w, list(hashes), unit), w))
+        except ValueError as exc:
+            outcomes.append(("err", str(exc)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_sortition_extract_limits(twins):
+    with pytest.raises(ValueError):
+        twins.sortition_extract([1 << 63, 1 << 63], [5], DUSK)     # total beyond u64
+    with pytest.raises(ValueError):
+        twins.sortition_extract([-1], [5], DUSK)
+    with pytest.raises(ValueError):
+        twins.sortition_extract([5], [5], -1)
+    with pytest.raises(TypeError):
+        twins.sortition_extract([5], [b"x"], DUSK)
+    w = [3, 0]
+    assert twins.sortition_extract(w, [0, 0, 0, 0], 1) == [0, 0, 0]   # partial: total used up
+    assert w == [0, 0]
+    assert twins.sortition_extract([], [1, 2], 1) == []

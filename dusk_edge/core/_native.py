@@ -155,3 +155,39 @@ def gf256_invert(matrix, n):
     for row in inv:
         out.extend(row)
     return bytes(out)
+
+
+def sortition_extract(weights, hashes, unit):
+    """The whole extraction loop of PROTOCOL.md §4 over precomputed sortition hashes (ints, one per
+    credit, counter order): score = hash % total, walk (sortition_pick), take min(weight, unit)
+    from the picked weight, stop early when the total is used up (partial committee). Returns the
+    picked indices; ``weights`` is updated in place. Raises ValueError when a weight or the total
+    weight is outside 0..2**64-1, TypeError when a hash is not an int."""
+    if unit < 0 or unit >> 64:
+        raise ValueError("unit out of range")
+    total = 0
+    for w in weights:
+        if w < 0 or w >> 64:
+            raise ValueError("weight out of range")
+        total += w
+    if total >> 64:
+        raise ValueError("total weight out of range")
+    picks = []
+    for h in hashes:
+        if not isinstance(h, int):
+            raise TypeError("hashes must be ints")
+        if total == 0:
+            break
+        score = h % total
+        i = 0
+        while weights[i] < score:
+            score -= weights[i]
+            i += 1
+        taken = weights[i] if weights[i] < unit else unit
+        weights[i] -= taken
+        picks.append(i)
+        if total > taken:
+            total -= taken
+        else:
+            break
+    return picks

@@ -7,7 +7,8 @@
 # and W shrinks by the same amount (the reference's `Stake::subtract` returns the amount taken,
 # §10.4); when W would reach zero the committee stays partial. The round itself is NOT hashed.
 #
-# The walk (`accel.sortition_pick`) is the hot leaf loop; everything else is policy here.
+# The extraction loop (`accel.sortition_extract`, with the walk `sortition_pick` as its reference
+# step) is the hot leaf; everything else is policy here.
 from dusk_edge.core import accel
 from dusk_edge.core.errors import LocalProtocolError
 from dusk_edge.core.hashes import sha3_256
@@ -59,22 +60,11 @@ def get_eligible(provisioners, round, exclusion=()):
 
 
 def compute_extraction(keys, weights, seed, step, credits):
-    """Indices into ``keys`` extracted one credit at a time (weights are consumed in place)."""
-    total = 0
-    for w in weights:
-        total += w
-    picks = []
-    while len(picks) != credits and total > 0:
-        score = compute_sortition_score(compute_sortition_hash(seed, step, len(picks)), total)
-        index = accel.sortition_pick(weights, score)
-        taken = weights[index] if weights[index] < DUSK else DUSK
-        weights[index] -= taken
-        picks.append(index)
-        if total > taken:
-            total -= taken
-        else:
-            break
-    return picks
+    """Indices into ``keys`` extracted one credit at a time (weights are consumed in place).
+    The hashes do not depend on the picks, so they are computed first and the loop itself runs
+    in the leaf ``accel.sortition_extract`` (C, or its pure twin)."""
+    hashes = [int.from_bytes(compute_sortition_hash(seed, step, k), "big") for k in range(credits)]
+    return accel.sortition_extract(weights, hashes, DUSK)
 
 
 class Committee:
