@@ -214,3 +214,20 @@ def test_bad_sidecar_is_rebuilt(golden, tmp_path):
     with BlockStore.open(path) as store:
         assert_intact(store, range(90))
         assert store.label(5) == b"final"
+
+
+def test_damaged_segment_headers_are_reported_and_survived(golden, tmp_path):
+    path = copy_of(golden, tmp_path)
+    last = max(int(n[4:12]) for n in os.listdir(path) if n.endswith(".log"))
+    flip_bit(path, 0, 12, 1)     # a sealed segment
+    flip_bit(path, last, 20, 5)  # the active one
+    with BlockStore.open(path) as store:
+        kinds = [(r["kind"], r["segment"]) for r in store.recovery]
+        assert ("segment_header_damaged", 0) in kinds and ("segment_header_damaged", last) in kinds
+        assert_intact(store, range(90))
+        report = store.check()
+        assert report["ok"] and {"segment": 0, "offset": 0, "end": lf.SEGMENT_HEADER} in report["damaged"]
+        append(store, range(90, 93))
+    with BlockStore.open(path) as store:  # the active segment got a fresh header
+        assert [(r["kind"], r["segment"]) for r in store.recovery] == [("segment_header_damaged", 0)]
+        assert_intact(store, range(93))

@@ -151,7 +151,9 @@ class BlockStore(MaintenanceMixin):
             seg = sg.open_segment(self.io, self.path, number)
             self.segments.append(seg)
             last = i == len(numbers) - 1
-            side = None if last else sg.read_sidecar(self.path, seg)
+            if seg.header_damaged:
+                self._recover_segment_header(seg, last)
+            side = None if last or seg.uid is None else sg.read_sidecar(self.path, seg)
             if side is not None:
                 entries, head = side
                 seg.end = head["end"]
@@ -163,6 +165,17 @@ class BlockStore(MaintenanceMixin):
         if not self.segments:
             self.segments.append(sg.create_segment(self.io, self.path, 0, self.segment_size,
                                                    os.urandom(8)))
+
+    def _recover_segment_header(self, seg, last):
+        self.recovery.append({"kind": "segment_header_damaged", "segment": seg.number,
+                              "offset": 0, "end": lf.SEGMENT_HEADER})
+        LOG.error("store: header of segment %d is damaged; scanning its records", seg.number)
+        if seg.size < MIN_SEGMENT_SIZE or seg.size % lf.PAGE:
+            seg.size = self.segment_size
+        if last:  # it will be written again: give it a fresh, valid header
+            seg.uid = os.urandom(8)
+            self.io.write(seg.fd, lf.encode_segment_header(seg.number, seg.uid, seg.size), 0)
+            self.io.sync(seg.fd)
 
     def _scan_and_replay(self, seg, last):
         image = sg.read_segment(self.io, seg)

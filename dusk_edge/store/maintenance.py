@@ -150,6 +150,9 @@ class MaintenanceMixin:
         verified = set()
         report = {"segments": len(self.segments), "records": 0, "damaged": [], "torn": []}
         for seg in self.segments:
+            if seg.header_damaged:
+                report["damaged"].append({"segment": seg.number, "offset": 0,
+                                          "end": lf.SEGMENT_HEADER})
             result = lf.scan_segment(memoryview(sg.read_segment(self.io, seg)), lf.PAGE, 0)
             report["records"] += len(result.records)
             verified.update(pack_loc(seg.number, o) for o, _, _ in result.records)

@@ -99,7 +99,7 @@ def full_error(what, exc):
 class Segment:
     """One open segment file. ``end``: offset where the next commit goes."""
 
-    __slots__ = ("number", "path", "fd", "uid", "size", "end", "sealed")
+    __slots__ = ("number", "path", "fd", "uid", "size", "end", "sealed", "header_damaged")
 
     def __init__(self, number, path, fd, uid, size):
         self.number = number
@@ -109,6 +109,7 @@ class Segment:
         self.size = size
         self.end = lf.PAGE
         self.sealed = False
+        self.header_damaged = False
 
     def close(self):
         if self.fd is not None:
@@ -154,9 +155,11 @@ def open_segment(io, path, number):
     try:
         head = io.read(fd, lf.PAGE, 0)
         fmt, num, uid, size = lf.decode_segment_header(head)
-    except DecodeError as exc:
-        os.close(fd)
-        raise StoreError("segment %s: %s" % (file_path, exc)) from None
+    except DecodeError:
+        # the records carry their own checksums: scan the file anyway, and say so
+        seg = Segment(number, file_path, fd, None, os.fstat(fd).st_size)
+        seg.header_damaged = True
+        return seg
     if fmt > lf.FORMAT_VERSION:
         os.close(fd)
         raise StoreFormatError("segment %s has on-disk format %d; this dusk-edge reads format %d "
