@@ -3,7 +3,7 @@
 //   node snarkjs_batch.mjs prove  <node_modules> <wasm> <zkey> <inputs.json> <out.json>
 //   node snarkjs_batch.mjs verify <node_modules> <vk.json> <items.json> <out.json>
 // inputs.json: [circuit input, ...] -> out.json: [{proof, publicSignals, ms}, ...]
-// items.json: [{proof, publicSignals}, ...] -> out.json: [true|false, ...]
+// items.json: [{proof, publicSignals}, ...] -> out.json: {results: [true|false, ...], ms: total}
 import { readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { pathToFileURL } from "url";
@@ -26,6 +26,7 @@ async function verify(vkPath, itemsPath, outPath) {
     const vk = JSON.parse(readFileSync(vkPath, "utf8"));
     const items = JSON.parse(readFileSync(itemsPath, "utf8"));
     const results = [];
+    const start = performance.now();
     for (const item of items) {
         let ok = false;
         try {
@@ -35,7 +36,7 @@ async function verify(vkPath, itemsPath, outPath) {
         }
         results.push(ok === true);
     }
-    writeFileSync(outPath, JSON.stringify(results));
+    writeFileSync(outPath, JSON.stringify({ results, ms: performance.now() - start }));
 }
 
 try {

@@ -186,8 +186,11 @@ def prove_many(artifacts, circuit_inputs):
     return [(r["proof"], [int(s) for s in r["publicSignals"]], r["ms"]) for r in results]
 
 
-def snarkjs_verify_many(vk_json, items):
-    """snarkjs's own verifier on [(proof_json, public_signals), ...] in one process; list of bools."""
+def snarkjs_verify_many(vk_json, items, timing=False):
+    """snarkjs's own verifier on [(proof_json, public_signals), ...] in one process.
+
+    Returns the list of bools, or (bools, total milliseconds in the verify loop) with ``timing``.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         vk_path, src, dst = (os.path.join(tmp, n) for n in ("vk.json", "in.json", "out.json"))
         with open(vk_path, "w") as f:
@@ -196,4 +199,5 @@ def snarkjs_verify_many(vk_json, items):
             json.dump([{"proof": p, "publicSignals": [str(s) for s in pub]} for p, pub in items], f)
         _run(["node", _batch_script(), "verify", node_modules(), vk_path, src, dst])
         with open(dst) as f:
-            return json.load(f)
+            doc = json.load(f)
+    return (doc["results"], doc["ms"]) if timing else doc["results"]
