@@ -52,3 +52,8 @@ bench: install-test
 
 clean:
 	rm -rf build dist *.egg-info dusk_edge/*.so .mpy-build
+
+# Shielded transfers (issue 11): circom2 + snarkjs into .cache/zk, compile, local ceremony (cached).
+.PHONY: zk-build
+zk-build: install-test
+	$(PY) scripts/zk_build.py
