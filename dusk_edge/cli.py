@@ -65,7 +65,8 @@ def run_main(ctx):
 
 
 from dusk_edge import cli_node  # noqa: E402  (node, devnet, status, init: issue 7)
-for _command in cli_node.COMMANDS:
+from dusk_edge import cli_tx  # noqa: E402
+for _command in cli_node.COMMANDS + cli_tx.COMMANDS:
     main.add_command(_command)
 
 

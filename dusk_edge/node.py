@@ -214,6 +214,8 @@ class NodeCore:
     def flush(self, now):
         for msg in self.engine.take_outgoing():
             self.peer.broadcast(encode_message(msg, push_block), None, now)
+            self.counters["sent_" + type(msg).__name__.lower()] = self.counters.get(
+                "sent_" + type(msg).__name__.lower(), 0) + 1
         for event in self.engine.take_events():
             self.on_engine_event(event, now)
 
@@ -225,6 +227,17 @@ class NodeCore:
             self.peer.broadcast(envelope(TOPIC_BLOCK, encode_block(event[2])), None, now)
         elif kind == "accepted":
             LOG.info("accepted block", extra={"fields": {"height": event[1], "iteration": event[2]}})
+
+    def account_info(self, key):
+        """Balance, nonce and stake of an AccountKey (and of a 96-byte stake key if it is BLS)."""
+        state = self.chain.state
+        acct = state.account(key)
+        info = {"balance": acct.balance, "nonce": acct.nonce, "stake": None}
+        stake = state.stake(key.key) if len(key.key) == 96 else None
+        if stake is not None:
+            info["stake"] = {"value": stake.value, "locked": stake.locked, "eligibility": stake.eligibility,
+                             "reward": stake.reward, "faults": stake.faults}
+        return info
 
     # status -------------------------------------------------------------------------------------
     def status(self, now):

@@ -11,7 +11,7 @@ import signal
 import time
 
 from dusk_edge.config import parse_address
-from dusk_edge.core.errors import DuskEdgeError
+from dusk_edge.core.errors import DecodeError, DuskEdgeError
 from dusk_edge.node_setup import build_node
 from dusk_edge.ops.metrics import serve_metrics
 from dusk_edge.ops.status_server import StatusServer
@@ -98,7 +98,29 @@ class NodeRunner:
         return s
 
     def commands(self):
-        return {"status": self.status, "shutdown": self.request_stop}
+        return {"status": self.status, "shutdown": self.request_stop, "submit_tx": self.submit_tx,
+                "account": self.account}
+
+    def submit_tx(self, tx):
+        """Admit a hex-encoded transaction and broadcast it; returns its id."""
+        from dusk_edge.core.ledger.transactions import pull_transaction
+        from dusk_edge.core.wire import Buffer
+
+        try:
+            raw = bytes.fromhex(tx)
+        except (TypeError, ValueError):
+            raise DecodeError("tx must be hex") from None
+        buf = Buffer(raw)
+        transaction = pull_transaction(buf)
+        buf.expect_eof()
+        self.node.submit_transaction(transaction, now_ms())
+        self.transmit()
+        return transaction.tx_id().hex()
+
+    def account(self, key):
+        from dusk_edge.core.ledger.genesis_spec import parse_account_key
+
+        return self.node.account_info(parse_account_key(key, "key"))
 
     def request_stop(self):
         self.stopping.set()
