@@ -235,3 +235,53 @@ def test_fuzz_mutated_valid_encodings(data):
         decoders[which](bytes(raw))
     except RemoteProtocolError:
         pass
+
+
+def attestations():
+    votes = st.one_of(st.builds(Vote, st.sampled_from([VOTE_NO_CANDIDATE, VOTE_NO_QUORUM])),
+                      st.builds(Vote, st.sampled_from([VOTE_VALID, VOTE_INVALID]), st.binary(min_size=32, max_size=32)))
+    step = st.builds(StepVotes, st.integers(0, (1 << 64) - 1), st.binary(min_size=48, max_size=48))
+    return st.builds(Attestation, st.integers(0, 1), votes, step, step)
+
+
+def fixed(n):
+    return st.binary(min_size=n, max_size=n)
+
+
+u64 = st.integers(0, (1 << 64) - 1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 255), u64, u64, fixed(32), fixed(48), fixed(32), fixed(256), fixed(96), fixed(32), fixed(32),
+       u64, st.integers(0, 255), attestations(),
+       st.lists(st.one_of(st.none(), st.builds(FailedIteration, attestations(), fixed(96))), max_size=8),
+       attestations(), fixed(32), fixed(48))
+def test_header_round_trip_any_fields(version, height, timestamp, prev, seed, state_hash, bloom, generator, txroot,
+                                     faultroot, gas_limit, iteration, cert, failed, att, block_hash, signature):
+    header = Header(version, height, timestamp, prev, seed, state_hash, bloom, generator, txroot, faultroot,
+                    gas_limit, iteration, cert, failed, att, block_hash, signature)
+    data = header.encode()
+    assert decode_header(data) == header and decode_header(data).encode() == data
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 255), st.integers(0, 3), st.integers(0, 2), st.integers(0, 2), u64, u64, u64, u64, u64,
+       st.binary(max_size=300), fixed(96), u64, st.data())
+def test_transaction_round_trip_any_fields(chain, kind, s_scheme, r_scheme, value, deposit, gas_limit, gas_price,
+                                           nonce, memo, account_pk, amount, data):
+    from dusk_edge.core.ledger.transactions import (
+        KEY_SIZES,
+        SIGNATURE_SIZES,
+        AccountKey,
+        Transaction,
+    )
+
+    sender = AccountKey(s_scheme, data.draw(fixed(KEY_SIZES[s_scheme])))
+    receiver = AccountKey(r_scheme, data.draw(fixed(KEY_SIZES[r_scheme])))
+    sig_size = SIGNATURE_SIZES[s_scheme]
+    tx = Transaction(chain, kind, sender, receiver, value, deposit, gas_limit, gas_price, nonce, memo,
+                     account_pk if kind else None, amount if kind > 1 else 0,
+                     data.draw(fixed(48)) if kind == 1 else None, data.draw(fixed(sig_size)) if kind == 1 else None,
+                     data.draw(fixed(sig_size)))
+    again = decode_transaction(tx.encode())
+    assert again == tx and again.tx_id() == tx.tx_id()
