@@ -181,7 +181,8 @@ class BlockStore(MaintenanceMixin):
         image = sg.read_segment(self.io, seg)
         result = lf.scan_segment(memoryview(image), lf.PAGE, self.index.last_seq)
         seg.end = result.end
-        self._replay_scan(seg, result)
+        entries = [e for e in (entry_of(t, p, o) for o, t, p in result.records) if e is not None]
+        self.index.replay_entries(entries, seg.number)
         for start, end in result.damaged:
             self.recovery.append({"kind": "damaged", "segment": seg.number, "offset": start,
                                   "end": end, "heights_near": self._heights_near(result, start)})
@@ -192,7 +193,6 @@ class BlockStore(MaintenanceMixin):
             if last:  # zero it so that no stale bytes outlive the next, shorter commit
                 self.io.write(seg.fd, bytes(end - start), start)
                 self.io.sync(seg.fd)
-        entries = [e for e in (entry_of(t, p, o) for o, t, p in result.records) if e is not None]
         if last:
             self.active_entries = entries
         else:
@@ -201,10 +201,6 @@ class BlockStore(MaintenanceMixin):
         if result.damaged:
             LOG.error("store: damaged records quarantined in segment %d: %s", seg.number,
                       result.damaged)
-
-    def _replay_scan(self, seg, result):
-        for offset, rtype, payload in result.records:
-            self.index.apply(rtype, payload, pack_loc(seg.number, offset))
 
     @staticmethod
     def _heights_near(result, offset):
