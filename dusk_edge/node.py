@@ -16,6 +16,11 @@ import logging
 
 from dusk_edge.core.consensus.messages import (
     CONSENSUS_TOPICS,
+    SIGN_SEED_RATIFICATION,
+    SIGN_SEED_VALIDATION,
+    TOPIC_RATIFICATION,
+    TOPIC_VALIDATION,
+    compute_vote_signable,
     TOPIC_BLOCK,
     TOPIC_GET_BLOCKS,
     TOPIC_GET_MEMPOOL,
@@ -30,6 +35,7 @@ from dusk_edge.core.ledger.block import encode_block, pull_block, push_block
 from dusk_edge.core.ledger.transactions import pull_transaction, push_transaction
 from dusk_edge.core.sync.messages import pull_get_blocks, pull_get_mempool, push_get_blocks, push_get_mempool
 from dusk_edge.core.wire import Buffer
+from dusk_edge.keys.errors import SigningRefusedError
 
 LOG = logging.getLogger("dusk_edge.node")
 MAX_BLOCKS_PER_REQUEST = 100
@@ -72,6 +78,7 @@ class NodeCore:
                          "blocks_served": 0, "sync_requests": 0}
         self.last_step_ms = {}
         self.started = False
+        self.signer = getattr(engine, "signer", None)
 
     # driver interface ---------------------------------------------------------------------------
     def start(self, now):
@@ -94,7 +101,11 @@ class NodeCore:
     def handle_timer(self, now):
         deadline = self.engine.get_timer()
         if deadline is not None and now >= deadline:
-            self.engine.on_timer(now)
+            try:
+                self.engine.on_timer(now)
+            except SigningRefusedError as exc:
+                self.count("signing_refused")
+                LOG.warning("signing refused: %s", exc)
         deadline = self.peer.get_timer()
         if deadline is not None and now >= deadline:
             self.peer.handle_timer(now)
@@ -133,9 +144,15 @@ class NodeCore:
                 self.serve_mempool(source, now)
             else:
                 raise RemoteProtocolError("unhandled topic %d" % topic)
+        except SigningRefusedError as exc:
+            self.count("signing_refused")
+            LOG.warning("signing refused: %s", exc)
         except DuskEdgeError as exc:
             self.counters["bad_frames"] += 1
             LOG.debug("dropped frame from %r: %s", source, exc)
+
+    def count(self, name):
+        self.counters[name] = self.counters.get(name, 0) + 1
 
     def on_consensus_frame(self, frame, height, now):
         msg = decode_message(frame, pull_block)
@@ -143,6 +160,17 @@ class NodeCore:
         self.engine.on_message(msg, now)
         if sum(self.engine.rejected.values()) == rejected_before:
             self.relay(frame, height, now)
+            self.observe_own_vote(msg)
+
+    def observe_own_vote(self, msg):
+        """A valid vote signed with our key reaches the duplicate-instance guard (keys issue)."""
+        if msg.topic not in (TOPIC_VALIDATION, TOPIC_RATIFICATION) or self.signer is None:
+            return
+        if msg.sign_info.signer != self.engine.me or not hasattr(self.signer, "observe_vote"):
+            return
+        seed, step = (SIGN_SEED_VALIDATION, 1) if msg.topic == TOPIC_VALIDATION else (SIGN_SEED_RATIFICATION, 2)
+        self.signer.observe_vote(msg.sign_info.signer, msg.header.round, msg.header.iteration, step,
+                                 compute_vote_signable(msg.header, seed, msg.vote))
 
     def on_tx_frame(self, frame, height, now):
         tx = pull_transaction(Buffer(payload_of(frame)))
@@ -227,6 +255,9 @@ class NodeCore:
             self.peer.broadcast(envelope(TOPIC_BLOCK, encode_block(event[2])), None, now)
         elif kind == "accepted":
             LOG.info("accepted block", extra={"fields": {"height": event[1], "iteration": event[2]}})
+            final = self.chain.finality.last_final
+            if final > 0 and self.signer is not None and hasattr(self.signer, "prune_below"):
+                self.signer.prune_below(final)  # Final rounds can never be signed again
 
     def account_info(self, key):
         """Balance, nonce and stake of an AccountKey (and of a 96-byte stake key if it is BLS)."""
