@@ -205,3 +205,37 @@ def test_tampered_candidate_copy_is_dropped_not_voted_invalid():
     assert engine.rejected.get("RemoteProtocolError", 0) + engine.rejected.get("InvalidBlockRoots", 0) == 2
     engine.on_message(dec(enc(m.Candidate(block))), 2000)
     assert engine.candidates[0].header.hash == block.header.hash
+
+
+def test_signer_refusals_are_events_not_crashes():
+    from dusk_edge.core.errors import DuskEdgeError
+    from dusk_edge.sim.consensus_sim import ConsensusSim
+
+    class RefusingSigner:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def public_key(self):
+            return self.inner.public_key()
+
+        def __getattr__(self, name):
+            def refuse(*args):
+                raise DuskEdgeError("token unplugged")
+            return refuse
+
+    sim = ConsensusSim(n=6, seed=47, stakes=[1000, 1000, 1000, 1000, 1000, 3000])
+    sim.nodes[5].engine.signer = RefusingSigner(sim.nodes[5].signer)   # the biggest staker cannot sign
+    failures = []
+    original = sim.on_event
+
+    def watch(node, event):
+        if event[0] == "sign_failed":
+            failures.append((node.index, event[1]))
+        original(node, event)
+
+    sim.on_event = watch
+    sim.start()
+    sim.run_until(90000, stop=lambda: sim.min_height() >= 5)
+    assert sim.min_height() >= 5 and sim.final_conflicts() == []
+    assert failures and all(index == 5 for index, _ in failures)
+    assert set(method for _, method in failures) >= {"sign_vote"}

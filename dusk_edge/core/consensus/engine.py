@@ -19,7 +19,6 @@ from dusk_edge.core.consensus.aggregator import (
     FaultEvidence,
     StepAggregator,
     build_attestation,
-    get_fault_key,
     verify_attestation,
     verify_step_votes,
 )
@@ -33,16 +32,17 @@ from dusk_edge.core.consensus.attestation import (
     StepVotes,
     Vote,
 )
-from dusk_edge.core.consensus.block_checks import (
-    EMERGENCY_BLOCK_ITERATION,
-    is_preferred_fork,
-    verify_attested_block,
-    verify_emergency_block,
-    verify_single_signature,
-)
+from dusk_edge.core.consensus.block_checks import EMERGENCY_BLOCK_ITERATION, verify_single_signature
 from dusk_edge.core.consensus.chain_view import CandidateRejected
+from dusk_edge.core.consensus.engine_blocks import (
+    EMERGENCY_MODE_ITERATION_THRESHOLD,
+    MAX_ROUND_DISTANCE,
+    BlockAcceptance,
+    is_emergency,
+)
 from dusk_edge.core.consensus.messages import (
     QUORUM_NO_QUORUM,
+    SIGN_SEED_RATIFICATION,
     SIGN_SEED_VALIDATION,
     TOPIC_CANDIDATE,
     TOPIC_QUORUM,
@@ -69,9 +69,7 @@ from dusk_edge.core.consensus.sortition import (
 from dusk_edge.core.consensus.timeouts import DUSK_TIMING, StepTimeouts
 from dusk_edge.core.errors import DuskEdgeError, RemoteProtocolError
 
-EMERGENCY_MODE_ITERATION_THRESHOLD = 16
 MAX_FAILED_ITERATIONS = 8
-MAX_ROUND_DISTANCE = 10
 MAX_FUTURE_MESSAGES = 4096
 MAX_PENDING_FAULTS = 100
 
@@ -87,17 +85,13 @@ STEP_TRANSITIONS = {
 }
 
 
-def is_emergency(iteration):
-    return iteration >= EMERGENCY_MODE_ITERATION_THRESHOLD
-
-
 def compute_failed_iterations(failed, iteration):
     """failed_iterations of a candidate at ``iteration``: entries for 0..min(iteration, 8)-1."""
     count = iteration if iteration < MAX_FAILED_ITERATIONS else MAX_FAILED_ITERATIONS
     return [failed.get(i) for i in range(count)]
 
 
-class ConsensusEngine:
+class ConsensusEngine(BlockAcceptance):
     """One provisioner's consensus. See the module comment for the flow."""
 
     def __init__(self, chain, signer, verifier, timing=DUSK_TIMING, emergency_key=None,
@@ -253,11 +247,10 @@ class ConsensusEngine:
 
     def produce_candidate(self, now):
         i = self.iteration
-        seed = self.signer.sign_seed(self.round, self.tip.seed)
-        failed = compute_failed_iterations(self.failed, i)
-        faults = [f.to_fault() for f in self.pending_faults.values()][:MAX_PENDING_FAULTS]
-        block = self.chain.build_candidate(self.round, i, seed, self.me, failed, faults, now)
-        block.header.signature = self.signer.sign_candidate(self.round, i, block.header.hash)
+        block = self.build_signed_block(self.signer, i, now)
+        if block is None:  # reported as an event; wait out the proposal step like everyone else
+            self.set_timer(now + self.timeouts.get(STEP_PROPOSAL), "step")
+            return
         msg = Candidate(block)
         self.outbox.append(msg)
         self.events.append(("candidate", self.round, i, now))
@@ -265,6 +258,35 @@ class ConsensusEngine:
         self.process_candidate(msg, now)
         if self.step == STEP_PROPOSAL:  # our own candidate did not validate; do not stall
             self.on_step_event("candidate", now)
+
+    def build_signed_block(self, signer, iteration, now):
+        """Seed, candidate and signature; None (with an event) when signing or building fails."""
+        emergency = iteration == EMERGENCY_BLOCK_ITERATION
+        seed = self.sign(signer, "sign_seed", self.round, self.tip.seed)
+        if seed is None:
+            return None
+        failed = [] if emergency else compute_failed_iterations(self.failed, iteration)
+        faults = [] if emergency else [f.to_fault() for f in self.pending_faults.values()][:MAX_PENDING_FAULTS]
+        try:
+            block = self.chain.build_candidate(self.round, iteration, seed, bytes(signer.public_key()), failed,
+                                               faults, now)
+        except DuskEdgeError as exc:
+            self.events.append(("build_failed", self.round, iteration, str(exc)))
+            return None
+        signature = self.sign(signer, "sign_candidate", self.round, iteration, block.header.hash)
+        if signature is None:
+            return None
+        block.header.signature = signature
+        return block
+
+    def sign(self, signer, method, *args):
+        """A signature, or None when the signer refuses or is unreachable (reported, not raised:
+        a signer error is never a peer's fault)."""
+        try:
+            return getattr(signer, method)(*args)
+        except DuskEdgeError as exc:
+            self.events.append(("sign_failed", method, self.round, "%s: %s" % (type(exc).__name__, exc)))
+            return None
 
     def process_candidate(self, msg, now):
         h = msg.block.header
@@ -330,8 +352,10 @@ class ConsensusEngine:
             return
         header = self.consensus_header(iteration)
         signable = compute_vote_signable(header, SIGN_SEED_VALIDATION, vote)
-        sig = self.signer.sign_vote(self.round, iteration, STEP_VALIDATION, signable)
-        self.seen.add(key)
+        self.seen.add(key)  # also after a refusal: never ask the guard twice for one slot
+        sig = self.sign(self.signer, "sign_vote", self.round, iteration, STEP_VALIDATION, signable)
+        if sig is None:
+            return
         msg = Validation(header, vote, SignInfo(self.me, sig))
         self.outbox.append(msg)
         self.process_validation(msg, now)
@@ -397,9 +421,11 @@ class ConsensusEngine:
         if is_emergency(iteration) and result.vote.kind != VOTE_VALID:
             return
         header = self.consensus_header(iteration)
-        signable = compute_vote_signable(header, 2, result.vote)
-        sig = self.signer.sign_vote(self.round, iteration, STEP_RATIFICATION, signable)
+        signable = compute_vote_signable(header, SIGN_SEED_RATIFICATION, result.vote)
         self.seen.add(key)
+        sig = self.sign(self.signer, "sign_vote", self.round, iteration, STEP_RATIFICATION, signable)
+        if sig is None:
+            return
         # the reference stamps Unix seconds; `now` is the driver's epoch milliseconds
         msg = Ratification(header, result.vote, now // 1000, result, SignInfo(self.me, sig))
         self.outbox.append(msg)
@@ -467,78 +493,6 @@ class ConsensusEngine:
         verify_attestation(msg.attestation, msg.header, self.committees, self.verifier)
         self.on_attestation(i, msg.attestation, now, False)
 
-    def accept(self, block, att, now):
-        block.header.att = att
-        try:
-            self.chain.accept_block(block, now)
-        except DuskEdgeError as exc:
-            self.events.append(("accept_failed", self.round, block.header.iteration, str(exc)))
-            return
-        self.on_accepted(block, now)
-
-    def on_accepted(self, block, now):
-        for fault in getattr(block, "faults", ()) or ():
-            self.pending_faults.pop(get_fault_key(fault), None)
-        self.events.append(("accepted", block.header.height, block.header.iteration,
-                            block.header.hash, now))
-        self.prev_candidates = self.candidates
-        self.start_round(now)
-
-    def process_block(self, block, now):
-        h = block.header
-        tip = self.chain.tip_header()
-        if h.height == tip.height + 1 and h.prev_block_hash == tip.hash:
-            self.verify_block(block, self.committees, tip, now)
-            self.chain.accept_block(block, now)
-            self.on_accepted(block, now)
-        elif is_preferred_fork(h, tip):
-            self.process_fork(block, now)
-        elif h.height > tip.height + 1 and h.height <= tip.height + MAX_ROUND_DISTANCE:
-            self.events.append(("sync", tip.height + 1, h.height))
-
-    def process_fork(self, block, now):
-        """§3.8: a valid same-height block with a lower iteration replaces a non-final tip."""
-        h = block.header
-        if self.chain.is_final(h.height) or h.height == 0:
-            raise RemoteProtocolError("cannot revert a Final block")
-        parent = self.chain.get_header(h.height - 1)
-        if parent is None or parent.hash != h.prev_block_hash:
-            raise RemoteProtocolError("fork block on an unknown parent")
-        committees = CommitteeCache(self.chain.get_provisioners(h.height), parent.seed, h.height)
-        self.verify_block(block, committees, parent, now)
-        self.chain.revert_tip()
-        self.chain.accept_block(block, now)
-        self.events.append(("fork_switch", h.height, h.iteration, now))
-        self.on_accepted(block, now)
-
-    def verify_block(self, block, committees, parent, now):
-        h = block.header
-        if h.iteration == EMERGENCY_BLOCK_ITERATION:
-            verify_emergency_block(block, self.chain.time_ms(h), self.chain.time_ms(parent), self.emergency_key,
-                                   self.timing, self.verifier)
-        else:
-            verify_attested_block(block, committees, self.verifier)
-
-    # emergency block --------------------------------------------------------------------------
-
-    def arm_emergency_block(self, now):
-        """A holder of the emergency key publishes a block MIN_EMERGENCY_BLOCK_TIME after the tip."""
-        if self.emergency_signer is None or not is_emergency(self.iteration) or self.emergency_due is not None:
-            return
-        due = self.tip_time + self.timing.emergency_block_time
-        self.emergency_due = due if due > now else now
-
-    def produce_emergency_block(self, now):
-        signer = self.emergency_signer
-        key = bytes(signer.public_key())
-        seed = signer.sign_seed(self.round, self.tip.seed)
-        block = self.chain.build_candidate(self.round, EMERGENCY_BLOCK_ITERATION, seed, key, [], [], now)
-        block.header.signature = signer.sign_candidate(self.round, EMERGENCY_BLOCK_ITERATION,
-                                                       block.header.hash)
-        self.events.append(("emergency_block", self.round, block))  # the driver publishes it (topic Block)
-        self.chain.accept_block(block, now)
-        self.on_accepted(block, now)
-
     # message plumbing -------------------------------------------------------------------------
 
     def process_message(self, msg, now):
@@ -570,16 +524,6 @@ class ConsensusEngine:
         if header.round == self.round - 1 and msg.topic == TOPIC_QUORUM:
             self.process_past_quorum(msg, now)
         return True
-
-    def process_past_quorum(self, msg, now):
-        """A Success quorum for our tip's height at a lower iteration: switch if we hold it."""
-        att = msg.attestation
-        block = getattr(self, "prev_candidates", {}).get(msg.header.iteration)
-        if not att.is_success() or block is None or block.header.hash != att.vote.block_hash:
-            return
-        if msg.header.iteration < self.tip.iteration:
-            block.header.att = att
-            self.process_fork(block, now)
 
     def replay_future(self, now):
         pending, self.future = self.future, []
