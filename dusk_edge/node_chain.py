@@ -184,7 +184,8 @@ class NodeChain:
 
     def _apply(self, block, now, persist, finality=True):
         h = block.header
-        self.state.apply_block(block, self.ledger_verifier, self.voters_of, self._parent_hash_at, self.is_known_fault)
+        self.state.apply_block(block, self.ledger_verifier, voter_credits=self.voters_of,
+                               parent_hash_at=self._parent_hash_at, is_known_fault=self.is_known_fault)
         self.headers[h.height] = h
         self.stakes_after[h.height] = self._stake_table()
         for fault in block.faults:

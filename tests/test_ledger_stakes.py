@@ -235,12 +235,11 @@ def test_fault_in_block_slashes_the_signer_and_bad_fault_rejects_block():
     block, voters = make_block(state, faults=[fault])
     parents = {1: None, 2: None}
     known = set()
-    # both positional orders in use: (..., check_state_hash, parent_hash_at, is_known_fault) and
-    # preview_block's (..., parent_hash_at, is_known_fault)
     with pytest.raises(InvalidFault, match="build"):
-        state.apply_block(block, VERIFIER, voters, lambda h: parents.get(h), known.__contains__)
+        state.apply_block(block, VERIFIER, voters, parent_hash_at=lambda h: parents.get(h),
+                          is_known_fault=known.__contains__)
     parents[1] = b"\x05" * 32
-    state.apply_block(block, VERIFIER, voters, lambda h: parents.get(h), known.__contains__)
+    state.apply_block(block, VERIFIER, voters, parent_hash_at=lambda h: parents.get(h), is_known_fault=known.__contains__)
     assert state.stake(provisioner_signer(1).public_key).faults == 1
     bad = vote_fault(FAULT_DOUBLE_VALIDATION_VOTE, 1, 3, b"\x05" * 32, [Vote(VOTE_NO_QUORUM), Vote(VOTE_NO_QUORUM)])
     before = state.state_hash()

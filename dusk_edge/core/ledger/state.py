@@ -208,15 +208,8 @@ class State:
     # blocks ------------------------------------------------------------------------------
     def apply_block(self, block, verifier, voter_credits=None, check_state_hash=True, parent_hash_at=None,
                     is_known_fault=None):
-        """Apply `block` fully or not at all (see execution.apply_block). Returns a BlockReceipt.
-
-        Callers also use preview_block's positional order (voter_credits, parent_hash_at,
-        is_known_fault); a callable in the check_state_hash slot is read that way, so a fault
-        check never receives the wrong callback."""
+        """Apply `block` fully or not at all (see execution.apply_block). Returns a BlockReceipt."""
         from dusk_edge.core.ledger.execution import apply_block
-
-        if callable(check_state_hash):
-            check_state_hash, parent_hash_at, is_known_fault = True, check_state_hash, parent_hash_at
 
         return apply_block(self, block, verifier, voter_credits, check_state_hash, parent_hash_at, is_known_fault)
 
