@@ -23,10 +23,28 @@ LOG = logging.getLogger("dusk_edge.setup")
 
 
 class ConsensusVerifier:
-    """What the engine and block checks need from BLS: the multisig facade."""
+    """What the engine and block checks need from BLS: the multisig facade.
 
-    verify_multisig = staticmethod(bls.verify_multisig)
+    Successful checks are remembered (bounded, oldest dropped first): one instance is shared by
+    the engine and the chain, so an attestation verified as a block's `att` is not verified again
+    as the next block's `prev_block_cert` (two of six pairing checks per synced block)."""
+
+    MEMO_SIZE = 1024
     aggregate_signatures = staticmethod(bls.aggregate_signatures)
+
+    def __init__(self):
+        self._verified = {}
+
+    def verify_multisig(self, public_keys, message, signature):
+        key = (tuple(bytes(pk) for pk in public_keys), bytes(message), bytes(signature))
+        if key in self._verified:
+            return True
+        ok = bls.verify_multisig(public_keys, message, signature)
+        if ok:
+            if len(self._verified) >= self.MEMO_SIZE:
+                del self._verified[next(iter(self._verified))]
+            self._verified[key] = True
+        return ok
 
 
 def packed_address(text, field):
@@ -82,9 +100,10 @@ def build_node(config, now):
     store = BlockStore.open(store_path(node_cfg["data_dir"]), board_caps=caps)
     mempool = Mempool(profile, NativeVerifier(), capacity=caps["mempool_max_txs"],
                       is_in_ledger=lambda tx_id: store.tx_location(tx_id) is not None)
-    chain = NodeChain(spec, store, ConsensusVerifier(), NativeVerifier(), mempool)
+    verifier = ConsensusVerifier()
+    chain = NodeChain(spec, store, verifier, NativeVerifier(), mempool)
     signer = open_signer(config, profile)
-    engine = ConsensusEngine(chain, signer, ConsensusVerifier(), chain.timing, emergency_key=spec.emergency_key)
+    engine = ConsensusEngine(chain, signer, verifier, chain.timing, emergency_key=spec.emergency_key)
     net = config["network"]
     ip, port = packed_address(net["public_address"] or net["listen"], "network.listen")
     bootstrappers = [packed_address(b, "network.bootstrap") for b in net["bootstrap"]]
