@@ -183,3 +183,17 @@ def test_crashed_provisioner_restarts_and_catches_up():
     run(sim, 60, stop=lambda: sim.nodes[1].chain.tip_header().height >= target)
     assert sim.nodes[1].chain.tip_header().height >= target
     assert sim.final_conflicts() == []
+
+
+def test_double_candidate_becomes_fault_in_later_block():
+    # node 7 holds most of the stake, so it is often the generator and signs two candidates a slot
+    sim = ConsensusSim(n=8, seed=53, stakes=[1000] * 7 + [5000], behaviours={7: EQUIVOCATE})
+    sim.start()
+    pk = sim.nodes[7].pk
+
+    def double_candidate_included():
+        return any(f.kind == 0 and f.first.signer == pk for b in sim.nodes[0].chain.blocks for f in b.faults)
+
+    s = run(sim, 300, stop=double_candidate_included)
+    assert double_candidate_included()
+    assert s["final_conflicts"] == []

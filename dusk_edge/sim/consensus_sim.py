@@ -14,6 +14,7 @@ import sys
 
 from dusk_edge.core.consensus.attestation import VOTE_INVALID, VOTE_NO_CANDIDATE, VOTE_VALID, Vote
 from dusk_edge.core.consensus.messages import (
+    TOPIC_CANDIDATE,
     TOPIC_RATIFICATION,
     TOPIC_VALIDATION,
     Ratification,
@@ -32,7 +33,7 @@ from dusk_edge.sim.fake_bls import BlsSigner, FakeBls, FakeSigner, RealVerifier,
 
 HONEST = "honest"
 SILENT = "silent"            # never sends anything
-EQUIVOCATE = "equivocate"    # sends conflicting votes to half of the network
+EQUIVOCATE = "equivocate"    # sends conflicting votes and a second candidate to half of the network
 INVALID = "invalid"          # proposes candidates with a wrong state transition
 
 
@@ -176,6 +177,9 @@ class ConsensusSim:
         if node.behaviour == EQUIVOCATE and msg.topic in (TOPIC_VALIDATION, TOPIC_RATIFICATION):
             self.equivocate(node, msg)
             return
+        if node.behaviour == EQUIVOCATE and msg.topic == TOPIC_CANDIDATE:
+            self.double_candidate(node, msg)
+            return
         data = encode_message(msg, push_block)
         self.send_to_all(node, lambda _peer: data, msg)
 
@@ -202,6 +206,18 @@ class ConsensusSim:
         else:
             twin = Ratification(header, other, msg.timestamp, msg.validation_result, SignInfo(node.pk, sig))
         honest = encode_message(msg, push_block)
+        evil = encode_message(twin, push_block)
+        self.send_to_all(node, lambda peer: honest, msg)
+        self.send_to_all(node, lambda peer: evil if peer.index % 2 else honest, twin)
+
+    def double_candidate(self, node, msg):
+        """A second, differently timed candidate for the same slot, signed, to half the peers."""
+        honest = encode_message(msg, push_block)
+        twin = decode_message(honest, pull_block)
+        header = twin.block.header
+        header.timestamp += 1
+        header.seal()
+        header.signature = node.signer.sign_candidate(header.height, header.iteration, header.hash)
         evil = encode_message(twin, push_block)
         self.send_to_all(node, lambda peer: honest, msg)
         self.send_to_all(node, lambda peer: evil if peer.index % 2 else honest, twin)
