@@ -61,7 +61,8 @@ def run_main(ctx):
     report = run_selfcheck(None)
     click.echo("selfcheck: %s (speedups %s, board %s)" % ("OK" if report["ok"] else "FAILED", report["speedups"],
                                                        report["board"]))
-    ctx.invoke(cli_node.devnet_cmd, nodes=5, blocks=0, data_dir="devnet-data", timeout_s=10 ** 9, no_live=False)
+    ctx.invoke(cli_node.devnet_cmd, nodes=5, blocks=0, data_dir="devnet-data", timeout_s=10 ** 9, no_live=False,
+               port=9000)
 
 
 from dusk_edge import cli_node  # noqa: E402  (node, devnet, status, init: issue 7)

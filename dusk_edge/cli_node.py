@@ -17,7 +17,7 @@ def run_cmd(config_path):
 
     config = load_config(config_path)
     setup_logging(config["log"]["format"], config["log"]["level"])
-    run_node(config)
+    sys.exit(run_node(config))
 
 
 @click.command("status")
@@ -71,7 +71,8 @@ def init_cmd(data_dir, genesis, listen, bootstrap, name):
 @click.option("--data-dir", default="devnet-data", show_default=True, type=click.Path())
 @click.option("--timeout", "timeout_s", default=600, show_default=True, help="give up after this many seconds")
 @click.option("--no-live", is_flag=True, help="plain progress lines instead of the live table")
-def devnet_cmd(nodes, blocks, data_dir, timeout_s, no_live):
+@click.option("--port", default=9000, show_default=True, type=click.IntRange(1, 65535), help="UDP port on 127.0.0.x")
+def devnet_cmd(nodes, blocks, data_dir, timeout_s, no_live, port):
     """Start a local devnet of separate node processes on 127.0.0.x with a live view."""
     from rich.console import Console
     from rich.live import Live
@@ -79,7 +80,7 @@ def devnet_cmd(nodes, blocks, data_dir, timeout_s, no_live):
     from dusk_edge.devnet import start_devnet
     from dusk_edge.devnet_view import min_final_height, poll_status, render_table, summary_lines
 
-    group, sockets = start_devnet(data_dir, nodes)
+    group, sockets = start_devnet(data_dir, nodes, port)
     started = time.monotonic()
     statuses = {}
     code = 0

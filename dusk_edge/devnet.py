@@ -31,8 +31,31 @@ PORT = 9000
 STAKE_PER_NODE = 2000 * 10 ** 9
 
 
-def node_address(index):
-    return "127.0.0.%d:%d" % (2 + index, PORT)
+def node_address(index, port=PORT):
+    return "127.0.0.%d:%d" % (2 + index, port)
+
+
+def find_free_port(count, rng=None):
+    """A UDP port free on 127.0.0.2 .. 127.0.0.(count+1) (tests and parallel devnets)."""
+    import random
+    import socket
+
+    rng = rng or random.Random()
+    for _ in range(200):
+        port = rng.randrange(20000, 60000)
+        socks = []
+        try:
+            for i in range(count):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.%d" % (2 + i), port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise OSError("no free UDP port for %d loopback nodes" % count)
 
 
 def toml_value(value):
@@ -75,7 +98,7 @@ def write_private(path, data):
         f.write(data)
 
 
-def prepare_node(base, index, genesis_path, secret_key_hex, bootstrap):
+def prepare_node(base, index, genesis_path, secret_key_hex, bootstrap, port=PORT):
     """Write node-<index>/ (config, passphrase file, keystore); returns the config path."""
     from dusk_edge.keys import keystore
 
@@ -89,7 +112,7 @@ def prepare_node(base, index, genesis_path, secret_key_hex, bootstrap):
         keystore.write_keystore(keystore_path, keystore.seal_with_passphrase(key, PASSPHRASE.encode(), DEVNET_SCRYPT))
     config = validate_config({
         "node": {"name": "node-%d" % index, "data_dir": data_dir, "board": "generic", "genesis": genesis_path},
-        "network": {"listen": node_address(index), "bootstrap": bootstrap},
+        "network": {"listen": node_address(index, port), "bootstrap": bootstrap},
         "keys": {"keystore": keystore_path, "passphrase_file": passphrase_file, "passphrase_env": ""},
         "status": {"socket": os.path.join(data_dir, "node.sock")},
     })
@@ -99,7 +122,7 @@ def prepare_node(base, index, genesis_path, secret_key_hex, bootstrap):
     return path
 
 
-def prepare_devnet(base, count):
+def prepare_devnet(base, count, port=PORT):
     """Create (or reuse) the devnet directory; returns [(name, config path, socket path)]."""
     if not 1 <= count <= len(FIXTURE_KEYS):
         raise ValueError("a devnet has 1..%d nodes" % len(FIXTURE_KEYS))
@@ -112,16 +135,16 @@ def prepare_devnet(base, count):
     load_genesis(genesis_path)  # a hand-edited genesis that no longer parses fails here, by field
     out = []
     for i in range(count):
-        config = prepare_node(base, i, genesis_path, FIXTURE_KEYS[i], [node_address(0)] if i else [])
+        config = prepare_node(base, i, genesis_path, FIXTURE_KEYS[i], [node_address(0, port)] if i else [], port)
         out.append(("node-%d" % i, config, os.path.join(base, "node-%d" % i, "node.sock")))
     return out
 
 
-def start_devnet(base, count):
+def start_devnet(base, count, port=PORT):
     """(ProcessGroup, {name: socket path}) with every node started."""
     group = ProcessGroup()
     sockets = {}
-    for name, config, sock in prepare_devnet(base, count):
+    for name, config, sock in prepare_devnet(base, count, port):
         log = os.path.join(os.path.dirname(config), "node.log")
         group.add(NodeProcess(name, config, log))
         sockets[name] = sock

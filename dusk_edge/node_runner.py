@@ -11,8 +11,11 @@ import signal
 import time
 
 from dusk_edge.config import parse_address
-from dusk_edge.core.errors import DecodeError, DuskEdgeError
+from dusk_edge.core.errors import ConfigError, DecodeError, DuskEdgeError
+from dusk_edge.console_api import control_commands
+from dusk_edge.node_control import RunnerControl
 from dusk_edge.node_setup import build_node
+from dusk_edge.ops.logs import LogRing
 from dusk_edge.ops.metrics import serve_metrics
 from dusk_edge.ops.status_server import StatusServer
 from dusk_edge.ops.systemd import SystemdNotifier
@@ -45,6 +48,9 @@ class NodeRunner:
         self.wakeup = asyncio.Event()
         self.notifier = SystemdNotifier()
         self.started_at = time.time()
+        self.exit_code = 0
+        self.log_ring = LogRing()
+        logging.getLogger().addHandler(self.log_ring)
 
     def on_datagram(self, data, addr):
         ip = ipaddress.ip_address(addr[0]).packed
@@ -98,8 +104,10 @@ class NodeRunner:
         return s
 
     def commands(self):
-        return {"status": self.status, "shutdown": self.request_stop, "submit_tx": self.submit_tx,
-                "account": self.account}
+        table = control_commands(RunnerControl(self, self.log_ring))
+        table.update({"status": self.status, "shutdown": self.request_stop, "submit_tx": self.submit_tx,
+                      "account": self.account})
+        return table
 
     def submit_tx(self, tx):
         """Admit a hex-encoded transaction and broadcast it; returns its id."""
@@ -129,7 +137,10 @@ class NodeRunner:
     async def run(self):
         loop = asyncio.get_running_loop()
         host, port = parse_address(self.config["network"]["listen"], "network.listen")
-        self.transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        try:
+            self.transport, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=(host, port))
+        except OSError as exc:
+            raise ConfigError("network.listen: cannot listen on %s:%d (%s)" % (host, port, exc.strerror or exc)) from None
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         server = await StatusServer(self.config["status"]["socket"], self.commands()).start()
@@ -156,16 +167,17 @@ class NodeRunner:
             for resource in self.resources:
                 resource.close()
             LOG.info("node %s stopped", self.config["node"]["name"])
+        return self.exit_code
 
 
 def run_node(config):
-    """Run until SIGTERM/SIGINT (uvloop when importable)."""
+    """Run until SIGTERM/SIGINT or a console shutdown/restart (uvloop when importable); returns
+    the process exit code (75 asks systemd for a restart)."""
     async def main():
-        await NodeRunner(config).run()
+        return await NodeRunner(config).run()
 
     try:
         import uvloop
     except ImportError:
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+        return asyncio.run(main())
+    return uvloop.run(main())

@@ -16,7 +16,7 @@ import pytest
 from dusk_edge.core.ledger.genesis_spec import format_account_key
 from dusk_edge.core.ledger.transactions import SCHEME_BLS, AccountKey
 from dusk_edge.crypto import bls
-from dusk_edge.devnet import FIXTURE_KEYS, PASSPHRASE, prepare_node, start_devnet, wait_for
+from dusk_edge.devnet import FIXTURE_KEYS, PASSPHRASE, find_free_port, node_address, prepare_node, start_devnet, wait_for
 from dusk_edge.devnet_procs import NodeProcess
 from dusk_edge.core.errors import DuskEdgeError
 from dusk_edge.ops.status_client import query
@@ -53,9 +53,10 @@ def write_private(path, text):
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory):
     base = tmp_path_factory.mktemp("devnet")
-    group, sockets = start_devnet(str(base), 5)
+    port = find_free_port(6)
+    group, sockets = start_devnet(str(base), 5, port)
     try:
-        yield base, group, sockets
+        yield base, group, sockets, port
     finally:
         group.stop_all()
         for node in group.nodes:
@@ -66,7 +67,7 @@ def devnet(tmp_path_factory):
 
 
 def test_devnet_end_to_end(devnet, tmp_path):
-    base, group, sockets = devnet
+    base, group, sockets, port = devnet
     socks = [sockets["node-%d" % i] for i in range(5)]
     assert wait_for(lambda: min(heights(socks)) >= 10, 300), heights(socks)
 
@@ -86,7 +87,7 @@ def test_devnet_end_to_end(devnet, tmp_path):
         "--amount", str(1500 * DUSK), "--genesis", str(base / "genesis.toml"))
     new_pk = query(socks[1], "status")  # the node still answers after the stake
     assert new_pk is not None
-    config = prepare_node(str(base), 5, str(base / "genesis.toml"), None, ["127.0.0.2:9000"])
+    config = prepare_node(str(base), 5, str(base / "genesis.toml"), None, [node_address(0, port)], port)
     shutil.copy(new_keystore, os.path.join(base, "node-5", "consensus.key"))
     late = group.add(NodeProcess("node-5", config, str(base / "node-5" / "node.log"))).start()
     late_sock = str(base / "node-5" / "node.sock")

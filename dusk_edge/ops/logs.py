@@ -56,3 +56,23 @@ def setup_logging(fmt="text", level="info", stream=None):
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper()))
     return root
+
+
+class LogRing(logging.Handler):
+    """The last ``capacity`` formatted log lines in memory (for `log tail` on the console)."""
+
+    def __init__(self, capacity=500):
+        logging.Handler.__init__(self)
+        from collections import deque
+
+        self.lines = deque(maxlen=capacity)
+        self.setFormatter(TextFormatter())
+
+    def emit(self, record):
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 - logging must never raise into the node
+            self.handleError(record)
+
+    def tail(self, n):
+        return list(self.lines)[-n:]
