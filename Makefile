@@ -37,11 +37,11 @@ mpy-test:
 
 # aarch64 under qemu-user: cross-built speedups, Debian arm64 CPython, aarch64 wheels (issue 10).
 test-arm:
-	ARM_HOST_PY=$(PY) bash scripts/arm/test_arm.sh
+	ARM_HOST_PY=$(PY) ARM_STRICT=0 bash scripts/arm/test_arm.sh
 
 # cibuildwheel where a container engine runs; otherwise the gcc-cross aarch64 wheel under qemu.
 wheels: install-test
-	ARM_HOST_PY=$(PY) bash scripts/arm/wheels.sh
+	ARM_HOST_PY=$(PY) ARM_STRICT=0 bash scripts/arm/wheels.sh
 
 FIRMWARE_OUT ?= build/firmware
 firmware:

@@ -32,7 +32,16 @@ arm_platform_flags() {  # $1 = aarch64 | armv7l | x86_64
 }
 
 arm_log() { echo "$ARM_LOG_TAG: $*"; }
-arm_missing() { echo "$ARM_LOG_TAG: MISSING: $*" >&2; exit 77; }
+# ARM_STRICT=0 (the Makefile targets) turns a missing component into a printed skip, except
+# under CI=true (DESIGN.md §7); the tests keep status 77 and decide themselves.
+arm_missing() {
+    echo "$ARM_LOG_TAG: MISSING: $*" >&2
+    if [ "${ARM_STRICT:-1}" = 0 ] && [ "${CI:-}" != true ]; then
+        echo "$ARM_LOG_TAG: SKIPPED: a component is missing here (it would fail under CI=true)"
+        exit 0
+    fi
+    exit 77
+}
 arm_die() { echo "$ARM_LOG_TAG: ERROR: $*" >&2; exit 1; }
 
 arm_host_is_arm() {

@@ -7,10 +7,10 @@
 #   1. scripts/arm/arm_smoke.py: aarch64, C backend active, every module imports, wheels work
 #   2. the conformance vectors        (python -m dusk_edge conformance tests/vectors)
 #   3. the twin-equivalence tests     (pytest -m twin $ARM_PYTEST; default tests/test_speedups*.py)
-#   4. a short consensus simulation   (pytest -k short on tests/test_consensus_sim*.py, if present)
+#   4. a short consensus simulation   (tests/test_consensus_sim*.py -k "$ARM_SIM_K", if present)
 # Downloads are cached in .cache/arm64/ (see scripts/arm/common.sh); a warm run downloads nothing.
 # Env: ARM_PYTEST="tests/x.py ..." or ARM_PYTEST=all (every twin test; slow under emulation),
-#      ARM_SIM_TESTS="tests/..." and ARM_SIM_K=short to choose the simulation run.
+#      ARM_SIM_TESTS="tests/..." and ARM_SIM_K="pytest -k expression" choose the simulation run.
 set -euo pipefail
 ARM_LOG_TAG=test-arm
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -69,16 +69,18 @@ arm_python -m pytest -q -m twin -p qemu_pytest_plugin -p no:cacheprovider $pytes
 arm_log "stage twin-equivalence ($(echo $pytest_files)): ok ($((SECONDS - t)) s)"
 
 t=$SECONDS
+# The 4-node simulation with real BLS (~1 s native, ~10 s emulated); tests named *short* join in.
+sim_k=${ARM_SIM_K:-short or four_nodes_real_bls}
 sim_files=${ARM_SIM_TESTS:-$(ls tests/test_consensus_sim*.py tests/sim/test_*.py 2>/dev/null || true)}
 if [ -z "$sim_files" ]; then
     arm_log "stage consensus-sim: no simulation tests yet (tests/test_consensus_sim*.py), not run"
 else
     rc=0
     # shellcheck disable=SC2086
-    arm_python -m pytest -q -p qemu_pytest_plugin -p no:cacheprovider -k "${ARM_SIM_K:-short}" $sim_files || rc=$?
+    arm_python -m pytest -q -p qemu_pytest_plugin -p no:cacheprovider -k "$sim_k" $sim_files || rc=$?
     case $rc in
-        0) arm_log "stage consensus-sim ($(echo $sim_files) -k ${ARM_SIM_K:-short}): ok ($((SECONDS - t)) s)" ;;
-        5) arm_log "stage consensus-sim: no test matches -k ${ARM_SIM_K:-short} in $(echo $sim_files), not run" ;;
+        0) arm_log "stage consensus-sim ($(echo $sim_files) -k $sim_k): ok ($((SECONDS - t)) s)" ;;
+        5) arm_log "stage consensus-sim: no test matches -k $sim_k in $(echo $sim_files), not run" ;;
         *) arm_die "consensus simulation failed under qemu" ;;
     esac
 fi
