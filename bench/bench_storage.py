@@ -1,8 +1,9 @@
 """The block store against SQLite (WAL, synchronous=FULL) on the same record stream and the same
 commit points (DESIGN.md §6, issue 6).
 
-Streams: steady state (one commit per block, the block plus the previous block's label change) and
-catch-up (one commit per 100 blocks). Reported per system: bytes the kernel charged this process
+Streams: steady state (one commit per block: the block plus a label change two blocks back) and
+catch-up (one commit per 100 blocks). The systems run interleaved, one commit each in turn, so that
+they share the machine's load (fsync latency here swings with the other processes). Reported per system: bytes the kernel charged this process
 with writing (/proc/self/io write_bytes), device sectors written (/sys/block/<dev>/stat; shared
 with the other processes of the machine, so only indicative), blocks/s, write amplification
 (write_bytes / payload bytes). Then: reopen time after 100,000 blocks, and 1,000 SIGKILL-and-reopen
@@ -104,20 +105,25 @@ class Meter:
 
 
 # --- the two systems -----------------------------------------------------------------------------
-def run_dusk_store(path, blocks, batch, compress):
+# Each system is a generator that yields after opening, after every commit and after closing, so
+# that the systems can be run interleaved, commit by commit, under the same machine load.
+def dusk_store_steps(path, blocks, batch, compress):
     from dusk_edge.store import BlockStore
 
     store = BlockStore.open(path, compress=compress)
+    yield
     for i, (height, block_hash, header, body, tx_ids) in enumerate(blocks):
         store.append_block(height, block_hash, header, body, tx_ids, label=b"accepted")
         if height >= 2:
             store.set_label(height - 2, b"final")
         if (i + 1) % batch == 0:
             store.commit()
+            yield
     store.close()
+    yield
 
 
-def run_sqlite(path, blocks, batch):
+def sqlite_steps(path, blocks, batch):
     os.makedirs(path, exist_ok=True)
     db = sqlite3.connect(os.path.join(path, "chain.db"), isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
@@ -125,6 +131,7 @@ def run_sqlite(path, blocks, batch):
     db.execute("CREATE TABLE blocks(height INTEGER PRIMARY KEY, hash BLOB UNIQUE, header BLOB, "
                "body BLOB, label BLOB)")
     db.execute("CREATE TABLE txs(tx_id BLOB PRIMARY KEY, height INTEGER, pos INTEGER) WITHOUT ROWID")
+    yield
     db.execute("BEGIN")
     for i, (height, block_hash, header, body, tx_ids) in enumerate(blocks):
         db.execute("INSERT INTO blocks VALUES (?,?,?,?,?)", (height, block_hash, header, body, b"accepted"))
@@ -133,41 +140,93 @@ def run_sqlite(path, blocks, batch):
             db.execute("UPDATE blocks SET label=? WHERE height=?", (b"final", height - 2))
         if (i + 1) % batch == 0:
             db.execute("COMMIT")
+            yield
             db.execute("BEGIN")
     db.execute("COMMIT")
     db.close()
+    yield
+
+
+def run_dusk_store(path, blocks, batch, compress):
+    for _ in dusk_store_steps(path, blocks, batch, compress):
+        pass
+
+
+def run_sqlite(path, blocks, batch):
+    for _ in sqlite_steps(path, blocks, batch):
+        pass
+
+
+def stream_systems(blocks, batch):
+    return {
+        "dusk_store": lambda p: dusk_store_steps(p, blocks, batch, compress=False),
+        "dusk_store_zlib1": lambda p: dusk_store_steps(p, blocks, batch, compress=True),
+        "dusk_store_auto": lambda p: dusk_store_steps(p, blocks, batch, compress="auto"),
+        "sqlite_wal_full": lambda p: sqlite_steps(p, blocks, batch),
+    }
+
+
+def interleaved_run(root, systems, run):
+    """Advance every system one commit at a time in turn (rotating who goes first); returns
+    {name: (write_bytes, seconds, bytes_on_disk)}."""
+    names = list(systems)
+    paths = {n: os.path.join(root, "%s-%d" % (n, run)) for n in names}
+    steps = {n: systems[n](paths[n]) for n in names}
+    totals = {n: [0, 0.0] for n in names}
+    live, turn = list(names), run
+    while live:
+        turn += 1
+        for name in live[turn % len(live):] + live[:turn % len(live)]:
+            w0 = proc_write_bytes()
+            t0 = time.perf_counter()
+            try:
+                next(steps[name])
+            except StopIteration:
+                live.remove(name)
+            totals[name][1] += time.perf_counter() - t0
+            totals[name][0] += proc_write_bytes() - w0
+    out = {}
+    for name in names:
+        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(paths[name]) for f in fs)
+        out[name] = (totals[name][0], totals[name][1], size)
+        shutil.rmtree(paths[name])
+    return out
+
+
+def device_bytes_pass(root, systems, sectors):
+    """One sequential run per system between two os.sync(): device sectors written (shared
+    machine: other processes' writes land in the same counter)."""
+    out = {}
+    for name, make in systems.items():
+        path = os.path.join(root, name + "-dev")
+        with Meter(sectors) as meter:
+            for _ in make(path):
+                pass
+        out[name] = meter.device_bytes
+        shutil.rmtree(path)
+    return out
 
 
 def measure_stream(root, blocks, batch, sectors):
-    """Median figures per system over RUNS runs of the same stream."""
-    systems = {
-        "dusk_store": lambda p: run_dusk_store(p, blocks, batch, compress=False),
-        "dusk_store_zlib1": lambda p: run_dusk_store(p, blocks, batch, compress=True),
-        "dusk_store_auto": lambda p: run_dusk_store(p, blocks, batch, compress="auto"),
-        "sqlite_wal_full": lambda p: run_sqlite(p, blocks, batch),
-    }
+    """Median figures per system over RUNS interleaved runs of the same stream."""
+    systems = stream_systems(blocks, batch)
     payload = payload_bytes(blocks)
     samples = {name: [] for name in systems}
     for run in range(RUNS):
-        for name, fn in systems.items():
-            path = os.path.join(root, "%s-%d" % (name, run))
-            with Meter(sectors) as meter:
-                fn(path)
-            size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-            samples[name].append((meter.write_bytes, meter.device_bytes, meter.seconds, size))
-            shutil.rmtree(path)
+        for name, row in interleaved_run(root, systems, run).items():
+            samples[name].append(row)
+    device = device_bytes_pass(root, systems, sectors) if sectors else {}
     out = {"blocks": len(blocks), "commit_every": batch, "payload_bytes": payload}
     for name, rows in samples.items():
         write_b = statistics.median(r[0] for r in rows)
-        seconds = statistics.median(r[2] for r in rows)
-        dev = [r[1] for r in rows if r[1] is not None]
+        seconds = statistics.median(r[1] for r in rows)
         out[name] = {
             "write_bytes": int(write_b),
             "write_bytes_per_block": round(write_b / len(blocks)),
             "write_amplification": round(write_b / payload, 3),
-            "device_bytes_noisy": int(statistics.median(dev)) if dev else None,
+            "device_bytes_noisy": device.get(name),
             "blocks_per_s": round(len(blocks) / seconds, 1),
-            "bytes_on_disk": int(statistics.median(r[3] for r in rows)),
+            "bytes_on_disk": int(statistics.median(r[2] for r in rows)),
         }
     base = out["sqlite_wal_full"]
     for name in ("dusk_store", "dusk_store_zlib1", "dusk_store_auto"):
