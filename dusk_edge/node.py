@@ -22,6 +22,7 @@ from dusk_edge.core.consensus.messages import (
     TOPIC_VALIDATION,
     compute_vote_signable,
     TOPIC_BLOCK,
+    TOPIC_CANDIDATE,
     TOPIC_GET_BLOCKS,
     TOPIC_GET_MEMPOOL,
     TOPIC_TX,
@@ -33,12 +34,17 @@ from dusk_edge.core.consensus.messages import (
 from dusk_edge.core.errors import DuskEdgeError, RemoteProtocolError
 from dusk_edge.core.ledger.block import encode_block, pull_block, push_block
 from dusk_edge.core.ledger.transactions import pull_transaction, push_transaction
-from dusk_edge.core.sync.messages import pull_get_blocks, pull_get_mempool, push_get_blocks, push_get_mempool
+from dusk_edge.core.consensus.messages import TOPIC_GET_RESOURCE, TOPIC_INV
+from dusk_edge.core.sync import messages as sync
 from dusk_edge.core.wire import Buffer
 from dusk_edge.keys.errors import SigningRefusedError
 
 LOG = logging.getLogger("dusk_edge.node")
 MAX_BLOCKS_PER_REQUEST = 100
+RESOURCE_TTL_S = 10
+RESOURCE_HOPS = 16        # rusk's flood_request default
+RESOURCE_FANOUT = 8       # "flood with random walk" to 8 random alive peers
+MAX_REMEMBERED_REQUESTS = 4096
 MAX_PENDING_BLOCKS = 1000
 SYNC_RETRY_MS = 1000
 SYNC_FANOUT = 4
@@ -79,6 +85,7 @@ class NodeCore:
         self.last_step_ms = {}
         self.started = False
         self.signer = getattr(engine, "signer", None)
+        self.seen_requests = {}  # GetResource key -> now, so a flood is forwarded once
 
     # driver interface ---------------------------------------------------------------------------
     def start(self, now):
@@ -136,12 +143,17 @@ class NodeCore:
             elif topic == TOPIC_TX:
                 self.on_tx_frame(frame, height, now)
             elif topic == TOPIC_BLOCK:
+                self.count("blocks_received")
                 self.on_block(pull_block(Buffer(payload_of(frame))), now)
             elif topic == TOPIC_GET_BLOCKS:
-                self.serve_blocks(pull_get_blocks(Buffer(payload_of(frame)))[0], source, now)
+                self.serve_blocks(sync.pull_get_blocks(Buffer(payload_of(frame)))[0], source, now)
             elif topic == TOPIC_GET_MEMPOOL:
-                pull_get_mempool(Buffer(payload_of(frame)))
+                sync.pull_get_mempool(Buffer(payload_of(frame)))
                 self.serve_mempool(source, now)
+            elif topic == TOPIC_INV:
+                self.on_inv(sync.pull_inv(Buffer(payload_of(frame))), source, now)
+            elif topic == TOPIC_GET_RESOURCE:
+                self.on_get_resource(sync.pull_get_resource(Buffer(payload_of(frame))), source, now)
             else:
                 raise RemoteProtocolError("unhandled topic %d" % topic)
         except SigningRefusedError as exc:
@@ -225,7 +237,7 @@ class NodeCore:
             return
         self.sync_asked_at = now
         buf = Buffer()
-        push_get_blocks(buf, self.chain.tip_header().hash, self.rng.getrandbits(64).to_bytes(8, "little"))
+        sync.push_get_blocks(buf, self.chain.tip_header().hash, self.rng.getrandbits(64).to_bytes(8, "little"))
         frame = envelope(TOPIC_GET_BLOCKS, buf.data)
         alive = self.peer.table.alive_nodes(now)
         for node in self.rng.sample(alive, min(SYNC_FANOUT, len(alive))):
@@ -234,9 +246,101 @@ class NodeCore:
 
     def request_mempool(self, now):
         buf = Buffer()
-        push_get_mempool(buf, self.rng.getrandbits(64).to_bytes(8, "little"))
+        sync.push_get_mempool(buf, self.rng.getrandbits(64).to_bytes(8, "little"))
         for node in self.peer.table.alive_nodes(now)[:SYNC_FANOUT]:
             self.peer.send_to(envelope(TOPIC_GET_MEMPOOL, buf.data), node.addr, now)
+
+    # inventory and resources (§2: Inv -> GetResource -> the resource) -------------------------
+    def on_inv(self, inv, source, now):
+        """Ask the announcer for what we lack."""
+        missing = [item for item in inv.items[:sync.MAX_INV_ENTRIES] if self.find_resource(item) is None
+                   and not self.is_obsolete(item)]
+        if missing:
+            self.send_get_resource(missing, [source], 1, now)
+
+    def on_get_resource(self, request, source, now):
+        """Serve what we hold to the requester; otherwise forward the flood once, one hop less."""
+        if request.is_expired(now // 1000):
+            return
+        frames = [f for f in (self.find_resource(item) for item in request.inv.items[:sync.MAX_INV_ENTRIES])
+                  if f is not None]
+        if frames:
+            for frame in frames:
+                self.peer.send_to(frame, request.requester, now)
+            self.count("resources_served")
+            return
+        key = (request.requester, tuple(request.inv.items))
+        if key in self.seen_requests or request.hops_limit <= 1:
+            return
+        self.remember_request(key, now)
+        forward = sync.GetResource(request.inv, request.requester, request.ttl_unix_secs, request.hops_limit - 1)
+        self.flood(envelope(TOPIC_GET_RESOURCE, self.encode(sync.push_get_resource, forward)), now, exclude=source)
+
+    def find_resource(self, item):
+        """The frame that answers an inventory item, or None."""
+        kind, param = item.kind, item.param
+        if kind == sync.INV_MEMPOOL_TX:
+            tx = self.mempool.get(param)
+            return encode_tx_frame(tx) if tx is not None else None
+        if kind in (sync.INV_BLOCK_FROM_HASH, sync.INV_BLOCK_FROM_HEIGHT):
+            height = self.chain.height_of(param) if kind == sync.INV_BLOCK_FROM_HASH else param
+            stored = self.chain.store.block_by_height(height) if height else None
+            if stored is None or stored.body is None:
+                return None
+            return envelope(TOPIC_BLOCK, bytes(stored.header) + bytes(stored.body))
+        if kind in (sync.INV_CANDIDATE_FROM_HASH, sync.INV_CANDIDATE_FROM_ITERATION):
+            block = self.find_candidate(item)
+            return envelope(TOPIC_CANDIDATE, encode_block(block)) if block is not None else None
+        return None  # ValidationResult: served by the engine's own quorum relay
+
+    def find_candidate(self, item):
+        candidates = getattr(self.engine, "candidates", None) or {}
+        if item.kind == sync.INV_CANDIDATE_FROM_ITERATION:
+            header = item.param
+            if header.round != self.engine.round:
+                return None
+            return candidates.get(header.iteration)
+        for block in candidates.values():
+            if block.header.hash == item.param:
+                return block
+        return None
+
+    def is_obsolete(self, item):
+        if item.kind == sync.INV_BLOCK_FROM_HEIGHT:
+            return item.param <= self.chain.state.height
+        return False
+
+    def send_get_resource(self, items, targets, hops, now):
+        request = sync.GetResource(sync.Inv(items), self.peer.addr, now // 1000 + RESOURCE_TTL_S, hops)
+        frame = envelope(TOPIC_GET_RESOURCE, self.encode(sync.push_get_resource, request))
+        for addr in targets:
+            self.peer.send_to(frame, addr, now)
+
+    def request_candidate(self, block_hash, now):
+        """Emergency mode: flood a GetResource for a candidate we saw attested but never got."""
+        request = sync.GetResource(sync.Inv([sync.InvItem(sync.INV_CANDIDATE_FROM_HASH, block_hash)]),
+                                   self.peer.addr, now // 1000 + RESOURCE_TTL_S, RESOURCE_HOPS)
+        self.flood(envelope(TOPIC_GET_RESOURCE, self.encode(sync.push_get_resource, request)), now)
+        self.count("candidate_requests")
+
+    def flood(self, frame, now, exclude=None):
+        alive = [n for n in self.peer.table.alive_nodes(now) if n.addr != exclude]
+        for node in self.rng.sample(alive, min(RESOURCE_FANOUT, len(alive))):
+            self.peer.send_to(frame, node.addr, now)
+
+    def remember_request(self, key, now):
+        if len(self.seen_requests) >= MAX_REMEMBERED_REQUESTS:
+            cutoff = now - RESOURCE_TTL_S * 1000
+            self.seen_requests = dict((k, t) for k, t in self.seen_requests.items() if t >= cutoff)
+            if len(self.seen_requests) >= MAX_REMEMBERED_REQUESTS:
+                self.seen_requests.clear()
+        self.seen_requests[key] = now
+
+    @staticmethod
+    def encode(push, value):
+        buf = Buffer()
+        push(buf, value)
+        return buf.data
 
     # outbound -----------------------------------------------------------------------------------
     def flush(self, now):
@@ -251,6 +355,8 @@ class NodeCore:
         kind = event[0]
         if kind == "sync":
             self.request_sync(now)
+        elif kind == "need_candidate":
+            self.request_candidate(event[3], now)
         elif kind == "emergency_block":
             self.peer.broadcast(envelope(TOPIC_BLOCK, encode_block(event[2])), None, now)
         elif kind == "accepted":

@@ -36,3 +36,46 @@ def test_nodes_finalize_gossip_a_transfer_and_a_late_node_syncs(tmp_path):
     assert late.chain.get_header(target).hash == leader.get_header(target).hash
     assert late.chain.state.balance(receiver) == 7 * 10 ** 9
     assert late.counters["sync_requests"] >= 1
+
+
+def test_inventory_and_resource_requests(tmp_path):
+    from dusk_edge.core.consensus.messages import TOPIC_GET_RESOURCE, TOPIC_INV
+    from dusk_edge.core.sync import messages as sync
+    from dusk_edge.node import envelope
+
+    spec = load_genesis("devnet")
+    net = InProcessNet(tmp_path, spec)
+    addrs = list(net.nodes)
+    nodes = [net.nodes[a] for a in addrs]
+    assert net.run(lambda: min(n.chain.state.height for n in nodes) >= 2, 60000), heights(net)
+
+    # node 0 holds a transaction nobody else has; it announces it to node 1 with an Inv
+    receiver = AccountKey(SCHEME_BLS, bls.public_key(bls.secret_key_from_int(78)))
+    tx = build_transfer(TxSigner(bytes.fromhex(FUNDED_KEY)), receiver, 10 ** 9, nonce=1, chain_id=spec.profile.chain_id)
+    nodes[0].mempool.add(tx, nodes[0].chain.state, net.now)
+    inv = sync.Inv([sync.InvItem(sync.INV_MEMPOOL_TX, tx.tx_id())])
+    nodes[0].peer.send_to(envelope(TOPIC_INV, NodeCore_encode(sync.push_inv, inv)), addrs[1], net.now)
+    net.pump(addrs[0])
+    assert net.run(lambda: tx.tx_id() in nodes[1].mempool or nodes[1].chain.state.balance(receiver) > 0, 20000)
+    assert nodes[0].counters.get("resources_served", 0) >= 1
+
+    # a GetResource for block 1 that node 3 floods through node 2 reaches a holder and comes back
+    before = nodes[3].counters.get("blocks_received", 0)
+    request = sync.GetResource(sync.Inv([sync.InvItem(sync.INV_BLOCK_FROM_HEIGHT, 1)]), addrs[3],
+                               net.now // 1000 + 10, 3)
+    nodes[3].peer.send_to(envelope(TOPIC_GET_RESOURCE, NodeCore_encode(sync.push_get_resource, request)), addrs[2],
+                          net.now)
+    net.pump(addrs[3])
+    assert net.run(lambda: nodes[3].counters.get("blocks_received", 0) > before, 20000)
+    assert nodes[2].counters.get("resources_served", 0) + nodes[0].counters.get("resources_served", 0) >= 2
+    # an expired request is ignored
+    served = nodes[2].counters["resources_served"]
+    old = sync.GetResource(request.inv, addrs[3], 5, 3)
+    nodes[2].on_get_resource(old, addrs[3], net.now)
+    assert nodes[2].counters["resources_served"] == served
+
+
+def NodeCore_encode(push, value):
+    from dusk_edge.node import NodeCore
+
+    return NodeCore.encode(push, value)
