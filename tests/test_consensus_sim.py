@@ -197,3 +197,16 @@ def test_double_candidate_becomes_fault_in_later_block():
     s = run(sim, 300, stop=double_candidate_included)
     assert double_candidate_included()
     assert s["final_conflicts"] == []
+
+
+def test_adaptive_timeouts_settle_at_minimum_and_grow_on_timeout():
+    sim = ConsensusSim(n=8, seed=59)
+    sim.start()
+    run(sim, 40, stop=lambda: sim.min_height() >= 6)
+    timing = sim.timing
+    engine = sim.nodes[0].engine
+    # fast steps: the base timeouts fall to the minimum (1.4 s on the devnet scale)
+    assert engine.timeouts.current == [timing.min_step_timeout] * 3
+    assert all(len(h) == 5 for h in engine.timeouts.history)
+    engine.timeouts.on_step_timeout(0)
+    assert engine.timeouts.get(0) == timing.min_step_timeout + timing.timeout_increase

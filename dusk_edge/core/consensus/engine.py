@@ -204,6 +204,7 @@ class ConsensusEngine(BlockAcceptance):
         wait = self.tip_time + self.timing.minimum_block_time - now
         if wait < 0:
             wait = 0
+        self.step_started = now + wait  # the adaptive proposal timeout measures after the block-time wait
         if generator == self.me and self.signer is not None:
             self.set_timer(now + wait, "produce")
         else:
@@ -221,7 +222,7 @@ class ConsensusEngine(BlockAcceptance):
         nxt = STEP_TRANSITIONS.get((self.step, event))
         if nxt is None or self.open_consensus:
             return
-        elapsed = now - self.step_started
+        elapsed = now - self.step_started if now > self.step_started else 0
         if event == "timeout":
             self.timeouts.on_step_timeout(self.step)
             if is_emergency(self.iteration) and self.step == STEP_PROPOSAL:  # §3.6: ask peers for it
@@ -472,6 +473,8 @@ class ConsensusEngine(BlockAcceptance):
             self.outbox.append(Quorum(self.consensus_header(iteration), att))
         self.events.append(("attestation", self.round, iteration, att))
         if att.is_success():
+            if iteration == self.iteration and self.step == STEP_RATIFICATION:
+                self.timeouts.on_step_success(STEP_RATIFICATION, now - self.step_started)
             block = self.candidates.get(iteration)
             if block is not None and block.header.hash == att.vote.block_hash:
                 self.accept(block, att, now)
