@@ -239,3 +239,38 @@ def test_signer_refusals_are_events_not_crashes():
     assert sim.min_height() >= 5 and sim.final_conflicts() == []
     assert failures and all(index == 5 for index, _ in failures)
     assert set(method for _, method in failures) >= {"sign_vote"}
+
+
+def test_attestation_verification_rebuilds_committee_and_needs_quorum():
+    from dusk_edge.core.consensus.aggregator import InvalidAttestation, build_attestation, verify_attestation
+    from dusk_edge.core.consensus.messages import compute_vote_signable
+    from dusk_edge.core.consensus.sortition import DUSK, CommitteeCache
+    from dusk_edge.sim.fake_bls import FakeBls, fake_public_key, fake_sign
+    provs = [(fake_public_key(i), (1000 + 300 * i) * DUSK, 0) for i in range(10)]
+    cache = CommitteeCache(provs, bytes(48), 3)
+    header = ConsensusHeader(bytes([4]) * 32, 3, 0)
+    vote = Vote(VOTE_VALID, HASH)
+    verifier = FakeBls()
+    steps = []
+    for step in (1, 2):
+        committee = cache.committee(0, step)
+        msg = compute_vote_signable(header, step, vote)
+        sig = verifier.aggregate_signatures([fake_sign(pk, msg) for pk in committee.members])
+        steps.append(StepVotes((1 << len(committee)) - 1, sig))
+    att = build_attestation(vote, steps[0], steps[1])
+    verify_attestation(att, header, cache, verifier)
+    # bits beyond the committee are ignored (the reference's intersect), not counted
+    padded = build_attestation(vote, StepVotes(steps[0].bitset | (1 << 63), steps[0].aggregate_signature), steps[1])
+    verify_attestation(padded, header, cache, verifier)
+    with pytest.raises(InvalidAttestation):   # the votes signed round 3, not round 4
+        verify_attestation(att, ConsensusHeader(bytes([4]) * 32, 4, 0), CommitteeCache(provs, bytes(48), 4), verifier)
+    committee = cache.committee(0, 2)
+    few = [pk for pk in committee.members][:1]
+    msg = compute_vote_signable(header, 2, vote)
+    weak = StepVotes(committee.get_bitset(few), verifier.aggregate_signatures([fake_sign(pk, msg) for pk in few]))
+    with pytest.raises(InvalidAttestation):   # below the 43-credit supermajority
+        verify_attestation(build_attestation(vote, steps[0], weak), header, cache, verifier)
+    with pytest.raises(InvalidAttestation):   # signature of other members than the bitset names
+        verify_attestation(build_attestation(vote, steps[0], StepVotes(steps[1].bitset >> 1,
+                                                                         steps[1].aggregate_signature)),
+                           header, cache, verifier)

@@ -17,6 +17,7 @@ from dusk_edge.core.consensus.attestation import (
     VOTE_NO_CANDIDATE,
     VOTE_NO_QUORUM,
     VOTE_VALID,
+    ConsensusHeader,
     pull_attestation,
     pull_consensus_header,
     pull_step_votes,
@@ -133,7 +134,6 @@ class Candidate:
         return self.block.header
 
     def consensus_header(self):
-        from dusk_edge.core.consensus.attestation import ConsensusHeader
         h = self.block.header
         return ConsensusHeader(h.prev_block_hash, h.height, h.iteration)
 
