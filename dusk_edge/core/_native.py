@@ -120,6 +120,25 @@ def gf256_mul_add(dst, src, c):
     return None
 
 
+def gf256_combine(symbols, coefficients, size):
+    """sum_j coefficients[j] * symbols[j] over GF(2^8) as ``size`` bytes (one Reed-Solomon repair
+    or decoded symbol). Raises ValueError when the counts differ or a symbol is not ``size`` long."""
+    if size < 0 or len(coefficients) != len(symbols):
+        raise ValueError("coefficients and symbols differ in count")
+    acc = 0
+    for sym, c in zip(symbols, coefficients):
+        if len(sym) != size:
+            raise ValueError("rows differ in length")
+        if c:
+            row = _gf_row(c)
+            try:
+                prod = bytes(sym).translate(row)
+            except AttributeError:  # MicroPython: no bytes.translate
+                prod = bytes(row[b] for b in sym)
+            acc ^= int.from_bytes(prod, "little")
+    return acc.to_bytes(size, "little")
+
+
 def _gf_mul(a, b):
     if a == 0 or b == 0:
         return 0

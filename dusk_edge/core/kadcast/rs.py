@@ -6,7 +6,7 @@
 # C(e, j) = 1 / (e xor j): every square submatrix of a Cauchy matrix is invertible, so ANY k
 # distinct symbols of a block decode it (MDS: zero reception overhead). ESIs are bytes, so a block
 # has at most 256 - k repair symbols; fresh ones on demand (pull repair) come from that reserve.
-# The hot loops (row multiply-accumulate, matrix inversion) are accel.gf256_mul_add and
+# The hot loops (linear combination of symbols, matrix inversion) are accel.gf256_combine and
 # accel.gf256_invert (C in _speedups.c, pure twin in core/_native.py). Chunk header: docs/rs-chunk.md.
 from dusk_edge.core import accel
 from dusk_edge.core.errors import DecodeError, LocalProtocolError
@@ -76,12 +76,8 @@ def repair_count(k):
 
 
 def combine(symbols, coefficients, symbol_size):
-    """sum_j coefficients[j] * symbols[j] over GF(2^8)."""
-    acc = bytearray(symbol_size)
-    for sym, c in zip(symbols, coefficients):
-        if c:
-            accel.gf256_mul_add(acc, sym, c)
-    return bytes(acc)
+    """sum_j coefficients[j] * symbols[j] over GF(2^8) (one leaf call: accel.gf256_combine)."""
+    return accel.gf256_combine(symbols, bytes(coefficients), symbol_size)
 
 
 class RsEncoder:
@@ -150,10 +146,8 @@ class RsBlockDecoder:
             for c, m in enumerate(missing):
                 matrix[r * n + c] = gf_inv(e ^ m)
             # strip the known sources out of the repair symbol (xor is GF addition)
-            acc = bytearray(self.received[e])
-            for j, sym in zip(known, known_syms):
-                accel.gf256_mul_add(acc, sym, gf_inv(e ^ j))
-            rhs.append(bytes(acc))
+            coefficients = bytes([gf_inv(e ^ j) for j in known]) + b"\x01"
+            rhs.append(combine(known_syms + [self.received[e]], coefficients, symbol_size))
         try:
             inverse = accel.gf256_invert(bytes(matrix), n)
         except ValueError:
