@@ -291,13 +291,13 @@ class Peer:
                         ray_id=ray_id, blocks=blocks)
         self._out.append((m.encode_message(msg), addr))
 
-    def _send_chunks(self, chunks, height, addr):
+    def _chunk_datagrams(self, chunks, height):
         prefix = self._prefix + bytes((height,))
-        out = self._out
-        for chunk in chunks:
-            n = len(chunk)
-            out.append((prefix + bytes((n & 0xFF, (n >> 8) & 0xFF, (n >> 16) & 0xFF, n >> 24))
-                        + chunk, addr))
+        return [prefix + bytes((len(c) & 0xFF, (len(c) >> 8) & 0xFF, (len(c) >> 16) & 0xFF, len(c) >> 24)) + c
+                for c in chunks]
+
+    def _send_chunks(self, chunks, height, addr):
+        self._out.extend([(d, addr) for d in self._chunk_datagrams(chunks, height)])
 
     def _fan_out(self, chunks, heights):
         buckets = self.table.buckets
@@ -307,8 +307,9 @@ class Peer:
                 continue
             nodes = bucket.nodes
             picks = nodes if len(nodes) <= self.config.beta else self.rng.sample(nodes, self.config.beta)
+            datagrams = self._chunk_datagrams(chunks, height)  # shared by the picks of a bucket
             for node in picks:
-                self._send_chunks(chunks, height, node.addr)
+                self._out.extend([(d, node.addr) for d in datagrams])
 
     # ---- maintenance (§1.9) and pull repair -------------------------------------------------
     def _bootstrap(self, now):
