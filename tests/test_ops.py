@@ -66,6 +66,18 @@ def test_systemd_notify_reaches_the_socket(tmp_path):
         server.close()
 
 
+def test_systemd_notify_never_blocks_on_a_full_queue(tmp_path):
+    path = str(tmp_path / "notify")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)  # nobody reads: the queue fills up
+    try:
+        notifier = SystemdNotifier({"NOTIFY_SOCKET": path})
+        results = [notifier.watchdog() for _ in range(5000)]
+        assert results[0] and not results[-1]  # later ones dropped, none blocked
+    finally:
+        server.close()
+
+
 def test_systemd_notify_is_silent_without_systemd():
     notifier = SystemdNotifier({})
     assert not notifier.enabled and not notifier.ready() and notifier.watchdog_interval_s is None

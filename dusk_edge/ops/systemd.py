@@ -29,6 +29,8 @@ class SystemdNotifier:
         if addr.startswith("@"):  # abstract namespace socket
             addr = "\0" + addr[1:]
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            # Never block the event loop: a full notify queue drops this message instead.
+            sock.setblocking(False)
             try:
                 sock.sendto(message.encode(), addr)
             except OSError:
