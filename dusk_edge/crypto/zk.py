@@ -43,18 +43,25 @@ MAX_PUBLIC_INPUTS = 64
 # points -------------------------------------------------------------------------------------------
 
 
-def _g1(data):
+def _decode_point(cls, data, name):
+    data = bytes(data)
     try:
-        return G1Point.from_compressed_bytes(bytes(data))
+        point = cls.from_compressed_bytes(data)
     except Exception as exc:  # arkworks raises plain exceptions for bad encodings
-        raise CryptoError("bad G1 point: %s" % exc) from None
+        raise CryptoError("bad %s point: %s" % (name, exc)) from None
+    # arkworks ignores stray bits next to the infinity flag; one encoding per point keeps
+    # transaction bytes (and their hashes) unmalleable
+    if point.to_compressed_bytes() != data:
+        raise CryptoError("non-canonical %s point encoding" % name)
+    return point
+
+
+def _g1(data):
+    return _decode_point(G1Point, data, "G1")
 
 
 def _g2(data):
-    try:
-        return G2Point.from_compressed_bytes(bytes(data))
-    except Exception as exc:
-        raise CryptoError("bad G2 point: %s" % exc) from None
+    return _decode_point(G2Point, data, "G2")
 
 
 def g1_from_decimal(coords):
