@@ -217,3 +217,20 @@ def test_block_is_all_or_nothing():
     assert pool.sub_root() == before
     apply_shielded_block(pool, [make_tx(root, public_in=4), make_tx(root, public_out=3)], verifier)
     assert pool.balance == 1 and verifier.batches == 3
+
+
+def test_rebuild_from_stored_state_matches_the_live_pool(monkeypatch):
+    from dusk_edge.zk import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "ROOT_WINDOW", 4)
+    live, verifier = ShieldedPool(), FakeVerifier()
+    applied = []
+    for i in range(7):
+        tx = make_tx(live.tree.root, public_in=3 + i, fee=1)
+        apply_shielded_tx(live, tx, verifier)
+        applied.append(tx)
+    commitments = [c for tx in applied for c in tx.commitments]
+    nullifiers = [n for tx in applied for n in tx.nullifiers]
+    rebuilt = ShieldedPool.rebuild(commitments, nullifiers, live.balance)
+    assert rebuilt.sub_root() == live.sub_root()
+    assert rebuilt.recent_roots == live.recent_roots and len(live.recent_roots) == 4

@@ -165,6 +165,27 @@ class ShieldedPool:
     def is_recent_root(self, root):
         return root in self.recent_roots
 
+    @classmethod
+    def rebuild(cls, commitments, nullifiers_in_order, balance):
+        """The pool from stored state (e.g. the ledger's note list and nullifiers in the order
+        they were applied). Every transaction appends exactly two commitments, so the recent
+        roots are the roots at leaf counts n, n - 2, ..., reproduced here."""
+        pool = cls()
+        commitments = list(commitments)
+        first = max(0, len(commitments) - 2 * (ROOT_WINDOW - 1))
+        first -= first % 2
+        pool.tree.extend(commitments[:first])
+        roots = [pool.tree.root]
+        for start in range(first, len(commitments), 2):
+            pool.tree.extend(commitments[start:start + 2])
+            roots.append(pool.tree.root)
+        pool.recent_roots = roots[-ROOT_WINDOW:]
+        for nullifier in nullifiers_in_order:
+            pool.nullifiers.add(nullifier)
+            pool.nullifier_chain = chain_nullifier(pool.nullifier_chain, nullifier)
+        pool.balance = balance
+        return pool
+
 
 def check_shielded_tx(pool, tx, verifier, pending_nullifiers=()):
     """Raise a ShieldedTxError unless ``tx`` is valid on ``pool``; verifies the proof.

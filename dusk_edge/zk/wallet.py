@@ -19,9 +19,8 @@ import os
 
 from dusk_edge.core.errors import ConfigError
 from dusk_edge.zk import notes
-from dusk_edge.zk.pool import ShieldedPool, apply_shielded_tx, chain_nullifier, check_shielded_tx
+from dusk_edge.zk.pool import ShieldedPool, apply_shielded_tx, check_shielded_tx
 from dusk_edge.zk.prover import SpendableNote, plan_transaction
-from dusk_edge.zk.tree import NoteTree
 from dusk_edge.zk.verifier import TransferVerifier
 
 FILE_VERSION = 1
@@ -83,7 +82,6 @@ class LocalLedger:
             "version": FILE_VERSION, "vk": self.vk_bytes.hex(), "accounts": self.accounts,
             "outputs": [[str(c), ct.hex()] for c, ct in self.outputs],
             "nullifiers_in_order": [str(n) for n in self.nullifier_order],
-            "recent_roots": [str(r) for r in pool.recent_roots],
             "balance": pool.balance, "burned": self.burned,
         })
 
@@ -92,14 +90,9 @@ class LocalLedger:
         doc = _read_json(path, "ledger state")
         ledger = cls(bytes.fromhex(doc["vk"]), doc["accounts"])
         ledger.outputs = [(int(c), bytes.fromhex(ct)) for c, ct in doc["outputs"]]
-        pool = ledger.pool
-        pool.tree = NoteTree([c for c, _ in ledger.outputs])
         ledger.nullifier_order = [int(n) for n in doc["nullifiers_in_order"]]
-        for nullifier in ledger.nullifier_order:
-            pool.nullifiers.add(nullifier)
-            pool.nullifier_chain = chain_nullifier(pool.nullifier_chain, nullifier)
-        pool.recent_roots = [int(r) for r in doc["recent_roots"]]
-        pool.balance = doc["balance"]
+        ledger.pool = ShieldedPool.rebuild([c for c, _ in ledger.outputs], ledger.nullifier_order,
+                                           doc["balance"])
         ledger.burned = doc["burned"]
         return ledger
 
