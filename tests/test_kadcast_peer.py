@@ -244,3 +244,33 @@ def test_pull_repair_between_two_peers():
     net.run_until(net.now + 10000, stop=lambda: got)
     assert got and got[0][1].payload == frame
     assert b.stats["repair_requests_sent"] >= 1 and a.stats["repair_chunks_served"] >= 1
+
+
+def test_relay_mode_hands_the_ray_to_one_fast_peer_that_starts_the_tree():
+    p, others = populated()
+    fast = others[:8]
+    for i, o in enumerate(others):
+        p._rtt[o.addr] = 5 + i if o in fast else 500 + i  # measured round trips
+    p.broadcast(b"secret origin" * 10, None, 0, relay=True)
+    out = sent(p)
+    assert {a for _, a in out} <= {o.addr for o in fast} and len({a for _, a in out}) == 1
+    assert {x.height for x, _ in out} == {128}
+    relay = next(o for o in fast if o.addr == out[0][1])
+    for o in others + [p]:
+        if o is not relay:
+            relay.table.insert_or_refresh(o.id, o.ip, o.port, 0)
+    for x, _ in out:
+        relay.receive_datagram(m.encode_message(x), p.addr, 1)
+    assert relay.next_event().height == 128
+    heights = {x.height for x, _ in sent(relay) if x.kind == m.BROADCAST}
+    assert heights == {h for h, b in relay.table.buckets.items() if b.nodes}  # every bucket
+
+
+def test_round_trips_are_measured_from_ping_pong():
+    a, b = peer(1), peer(2)
+    a.table.insert_or_refresh(b.id, b.ip, b.port, 0)
+    a.handle_timer(0)
+    a._send(m.PING, b.addr)
+    a.datagrams_to_send(0)
+    a.receive_datagram(datagram(m.PONG, b), b.addr, 37)
+    assert a._rtt[b.addr] == 37 and a.pick_relay() is a.table.get_by_addr(b.addr)

@@ -22,7 +22,9 @@ class Swarm:
         self.rng = random.Random(seed)
         self.net = OverlayNet(self.rng, loss=LOSS)
         self.fec = make_fec("raptorq")
-        self.config = KadcastConfig(pow_bits=8, bootstrap_retry=2000, bucket_ttl=REFRESH_MS)
+        # timers scaled down together (reference: node_ttl 30 s << bucket_ttl 1 h)
+        self.config = KadcastConfig(pow_bits=8, bootstrap_retry=5000, bucket_ttl=REFRESH_MS,
+                                    node_ttl=10000)
         self.seed_addr = (self.ip(0), 9000)
         self.peers = {}
         self.deliveries = {}
@@ -98,9 +100,9 @@ def test_every_node_receives_1mb_broadcast_with_pull_repair(swarm):
 def test_churn_heals_tables(swarm):
     gone = set(swarm.leave(N // 10))
     swarm.join(N // 10, 5000)
-    # two refresh rounds (a departed node is idle only node_ttl after it was last seen): idle
-    # nodes are pinged and dropped, newcomers become known
-    swarm.net.run_until(swarm.net.now + 2 * REFRESH_MS + 12000)
+    # one refresh round after the departed nodes went idle (node_ttl): idle nodes are pinged and
+    # dropped, newcomers become known
+    swarm.net.run_until(swarm.net.now + REFRESH_MS + 12000)
     stale = sum(1 for p in swarm.peers.values() for n in p.table.nodes() if n.addr in gone)
     entries = sum(len(p.table) for p in swarm.peers.values())
     assert stale <= entries // 100, "%d of %d entries still point at departed nodes" % (stale, entries)

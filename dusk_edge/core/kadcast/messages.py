@@ -68,6 +68,7 @@ class RepairBlock:
 
 
 class Message:
+    # ``peers`` holds PeerInfo objects, or their encoded bytes (peer_info_bytes) when sending
     __slots__ = ("kind", "header", "version", "target", "peers", "height", "payload",
                  "ray_id", "blocks")
 
@@ -237,7 +238,8 @@ def encode_message(msg):
         if len(msg.peers) > MAX_NODES_PEERS:
             raise LocalProtocolError("too many peers for NODES")
         buf.push_u16(len(msg.peers))
-        buf.push_bytes(b"".join([peer_info_bytes(info) for info in msg.peers]))
+        buf.push_bytes(b"".join([info if isinstance(info, bytes) else peer_info_bytes(info)
+                                 for info in msg.peers]))
     elif msg.kind == REPAIR:
         if len(msg.blocks) > MAX_REPAIR_BLOCKS:
             raise LocalProtocolError("too many repair blocks")

@@ -18,6 +18,7 @@ from dusk_edge.core.kadcast.routing import PENDING, RoutingTable
 from dusk_edge.core.kadcast.rs import ray_id_of
 
 RAY_OFFSET = m.BROADCAST_FRAME_OFFSET
+RELAY_HEIGHT = 128  # above every bucket: the receiver forwards to all of them, like an originator
 
 
 class BroadcastReceived:
@@ -57,7 +58,10 @@ class Peer:
         self._id_cache = {}
         self._served_to = {}
         self._asked = {}
+        self._probe_at = {}
+        self._rtt = {}
         self._prefix = bytes((m.BROADCAST,)) + self._header_bytes()
+        self._now = now
         self._bootstrap_at = now
         self._refresh_at = now + c.bucket_ttl
         self._prune_at = now + c.cache_ttl // 2
@@ -77,6 +81,7 @@ class Peer:
         return deadline if ray_deadline is None else min(deadline, ray_deadline)
 
     def handle_timer(self, now):
+        self._now = now
         if now >= self._bootstrap_at:
             self._bootstrap(now)
         if now >= self._refresh_at:
@@ -89,6 +94,7 @@ class Peer:
         self.rays.expire(now)
 
     def receive_datagram(self, data, addr, now):
+        self._now = now
         ip = addr[0]
         if addr in self.blocked or (ip, None) in self.blocked:
             self.stats["blocked"] += 1
@@ -105,8 +111,12 @@ class Peer:
         except RemoteProtocolError:
             self._count_invalid(addr)
 
-    def broadcast(self, frame, height=None, now=0):
-        """Originate a broadcast of ``frame`` to every bucket (or buckets 0..height)."""
+    def broadcast(self, frame, height=None, now=0, relay=False):
+        """Originate a broadcast of ``frame`` to every bucket (or buckets 0..height).
+
+        relay=True (origin privacy, docs/kadcast.md): hand the ray to one random peer among the 8
+        with the lowest measured round trip, at height 128, so that it starts the tree as if it
+        were the originator (any Kadcast receiver forwards height 128 to all buckets 0..127)."""
         if not 0 < len(frame) <= self.config.max_broadcast_len:
             raise LocalProtocolError("broadcast frame of %d bytes outside 1..%d"
                                      % (len(frame), self.config.max_broadcast_len))
@@ -114,9 +124,22 @@ class Peer:
         self.rays.mark_processed(ray_id, now)
         encoder = self.fec.new_encoder(frame, ray_id)
         self.rays.keep_encoder(ray_id, encoder)
+        if relay:
+            via = self.pick_relay()
+            if via is not None:
+                self._send_chunks(encoder.initial_chunks(), RELAY_HEIGHT, via.addr)
+                return ray_id
         top = 127 if height is None else min(height, 127)
         self._fan_out(encoder.initial_chunks(), range(top + 1))
         return ray_id
+
+    def pick_relay(self, fastest=8):
+        """A random node among the ``fastest`` known by round trip (random if none measured)."""
+        nodes = self.table.nodes()
+        if not nodes:
+            return None
+        timed = sorted((n for n in nodes if n.addr in self._rtt), key=lambda n: self._rtt[n.addr])
+        return self.rng.choice(timed[:fastest] if timed else nodes)
 
     def send_to(self, frame, addr, now=0):
         """Unicast a frame through FEC as BROADCAST height 0 (the reference's send_to_peers)."""
@@ -126,6 +149,7 @@ class Peer:
         self._send_chunks(encoder.initial_chunks(), 0, addr)
 
     def bootstrap(self, now):
+        self._now = now
         self._bootstrap_at = now
         self._bootstrap(now)
 
@@ -212,11 +236,16 @@ class Peer:
         result, lru = self.table.insert_or_refresh(h.id, ip, h.port, now)
         if result == PENDING:
             self._send(m.PING, lru.addr)
+        if msg.kind in (m.PONG, m.NODES):
+            self._measure_rtt(src, now)
         if msg.kind == m.PING:
             self._send(m.PONG, src)
         elif msg.kind == m.FIND_NODES:
-            peers = [m.PeerInfo(n.ip, n.port, n.id)
-                     for n in self.table.closest(msg.target, m.MAX_NODES_PEERS, msg.target)]
+            peers = []
+            for n in self.table.closest(msg.target, m.MAX_NODES_PEERS, msg.target):
+                if n.info is None:
+                    n.info = m.peer_info_bytes(m.PeerInfo(n.ip, n.port, n.id))
+                peers.append(n.info)
             self._send(m.NODES, src, peers=peers)
         elif msg.kind == m.NODES:
             self._on_nodes(msg.peers, now)
@@ -225,14 +254,21 @@ class Peer:
 
     def _on_nodes(self, peers, now):
         for info in peers[:2 * self.config.k]:
-            if info.id == self.id or self.table.is_bucket_full(info.id):
-                continue
             addr = (bytes(info.ip), info.port)
-            if self.table.get_by_addr(addr) is not None:
+            if self.table.get_by_addr(addr) is not None or info.id == self.id:
+                continue
+            if self.table.is_bucket_full(info.id):
                 continue
             # many replies list the same newcomer: ask it once per evict_after, not per mention
             if self._first_time(addr, now):
                 self._send(m.FIND_NODES, addr, target=info.id)
+
+    def _measure_rtt(self, src, now):
+        sent_at = self._probe_at.pop(src, None)
+        if sent_at is not None:
+            if len(self._rtt) > 4 * self.config.max_rate_sources:
+                self._rtt = {}
+            self._rtt[src] = now - sent_at
 
     def _first_time(self, key, now):
         """True unless ``key`` was seen within evict_after (bounded memory)."""
@@ -290,6 +326,10 @@ class Peer:
         msg = m.Message(kind, h, version=self.config.version, target=target, peers=peers,
                         ray_id=ray_id, blocks=blocks)
         self._out.append((m.encode_message(msg), addr))
+        if kind == m.PING or kind == m.FIND_NODES:
+            if len(self._probe_at) > 4 * self.config.max_rate_sources:
+                self._probe_at = {}
+            self._probe_at[addr] = self._now
 
     def _chunk_datagrams(self, chunks, height):
         prefix = self._prefix + bytes((height,))

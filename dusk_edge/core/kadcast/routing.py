@@ -19,11 +19,12 @@ PENDING = "pending"
 
 class Node:
     """A routing-table entry; ``ip`` is packed octets, ``addr`` the (ip, port) key."""
-    __slots__ = ("id", "ip", "port", "seen_at", "evict_requested_at", "key")
+    __slots__ = ("id", "ip", "port", "seen_at", "evict_requested_at", "key", "info")
 
     def __init__(self, node_id, ip, port, seen_at):
         self.id = node_id
         self.key = int.from_bytes(node_id, "little")  # for XOR-distance sorting
+        self.info = None  # cached PeerInfo bytes for NODES replies
         self.ip = ip
         self.port = port
         self.seen_at = seen_at
