@@ -7,6 +7,7 @@ and closed, socket removed); systemd gets READY, STATUS and WATCHDOG.
 import asyncio
 import ipaddress
 import logging
+import os
 import signal
 import time
 
@@ -26,6 +27,32 @@ MAX_TIMER_WAIT_S = 0.25
 
 def now_ms():
     return int(time.time() * 1000)
+
+
+def apply_memory_cap(node, rss_mb, previous):
+    """Soft memory cap from the board profile: above it, shed the caches that regrow on demand
+    (coefficient keys, committees, out-of-order blocks) and report it; returns the status dict."""
+    cap_mb = node.board["caps"]["memory_mb"]
+    over = rss_mb is not None and rss_mb > cap_mb
+    if over:
+        from dusk_edge.crypto import bls
+
+        bls.COEFFICIENT_KEYS.clear()
+        node.chain._committees.clear()
+        node.pending_blocks.clear()
+        if not previous.get("over_cap"):
+            LOG.warning("memory above the board cap", extra={"fields": {"rss_mb": rss_mb, "cap_mb": cap_mb}})
+    return {"rss_mb": rss_mb, "cap_mb": cap_mb, "over_cap": over}
+
+
+def read_rss_mb():
+    """Resident set size of this process in MB (Linux /proc), or None."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 1048576, 1)
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -49,6 +76,7 @@ class NodeRunner:
         self.notifier = SystemdNotifier()
         self.started_at = time.time()
         self.exit_code = 0
+        self.memory = {}
         self.log_ring = LogRing()
         logging.getLogger().addHandler(self.log_ring)
 
@@ -84,9 +112,13 @@ class NodeRunner:
                 self._guard(self.node.handle_timer, now_ms())
                 self.transmit()
 
+    def check_memory(self):
+        self.memory = apply_memory_cap(self.node, read_rss_mb(), self.memory)
+
     async def heartbeat_loop(self):
-        interval = self.notifier.watchdog_interval_s or 5.0
+        interval = min(self.notifier.watchdog_interval_s or 5.0, 5.0)
         while not self.stopping.is_set():
+            self.check_memory()
             s = self.node.status(now_ms())
             self.notifier.status("height %d final %d peers %d" % (s["height"], s["final_height"], s["peers"]))
             self.notifier.watchdog()
@@ -101,6 +133,7 @@ class NodeRunner:
         s["board"] = {"name": self.node.board["name"], "caps": self.node.board["caps"]}
         s["store"] = self.node.chain.store.stats() if hasattr(self.node.chain.store, "stats") else {}
         s["signing"] = self.node.signer is not None
+        s["memory"] = dict(self.memory)
         return s
 
     def commands(self):

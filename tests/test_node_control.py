@@ -38,6 +38,8 @@ def test_console_drives_a_real_node(tmp_path):
         code, out = console(sock, "status", "blocks 2", "peers", "keys status", "config get log.level", "log tail 5")
         assert code == 0, out
         assert "generic" in out and "mempool_max_txs" in out  # board caps in status
+        memory = query(sock, "status")["memory"]
+        assert 0 < memory["rss_mb"] < memory["cap_mb"] and memory["over_cap"] is False
         assert "log.level" in out and "info" in out
         code, out = console(sock, "config set peers.max 5")
         assert code != 0 or "8..1000" in out  # validated: out of range is refused with the range
@@ -94,3 +96,4 @@ def test_metrics_systemd_notify_and_sigterm(tmp_path):
     from dusk_edge.store.block_store import BlockStore, store_path
     with BlockStore.open(store_path(config["node"]["data_dir"])) as store:
         assert store.tip() is not None and not store.quarantine
+

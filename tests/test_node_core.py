@@ -79,3 +79,23 @@ def NodeCore_encode(push, value):
     from dusk_edge.node import NodeCore
 
     return NodeCore.encode(push, value)
+
+
+def test_memory_cap_sheds_caches_and_reports(tmp_path, caplog):
+    from dusk_edge.boards import load_board
+    from dusk_edge.crypto import bls as bls_module
+    from dusk_edge.node_runner import apply_memory_cap
+
+    net = InProcessNet(tmp_path, load_genesis("devnet"))
+    node = list(net.nodes.values())[0]
+    assert net.run(lambda: node.chain.state.height >= 2, 60000)
+    node.board = load_board("pi4")  # cap 512 MB
+    assert apply_memory_cap(node, 100.0, {}) == {"rss_mb": 100.0, "cap_mb": 512, "over_cap": False}
+    assert node.chain._committees and len(bls_module.COEFFICIENT_KEYS._points) > 0
+    node.pending_blocks[99] = object()
+    with caplog.at_level("WARNING"):
+        state = apply_memory_cap(node, 600.0, {})
+    assert state["over_cap"] is True and "memory above the board cap" in caplog.text
+    assert not node.chain._committees and not node.pending_blocks
+    assert len(bls_module.COEFFICIENT_KEYS._points) == 0
+    assert net.run(lambda: node.chain.state.height >= 4, 60000)  # caches regrow, consensus goes on
