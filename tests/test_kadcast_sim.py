@@ -10,7 +10,7 @@ from dusk_edge.core.kadcast.peer import Peer
 from dusk_edge.crypto.fec import make_fec
 from dusk_edge.sim.overlay_net import OverlayNet
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 N = 500
 LOSS = 0.12
