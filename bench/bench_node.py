@@ -25,6 +25,7 @@ RSS_GOAL_MB = 80
 DEVNET_NODES = 5
 DEVNET_WARMUP_BLOCKS = 5
 DEVNET_MEASURE_BLOCKS = 20
+DEVNET_PORT = 9470
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -184,21 +185,29 @@ def wait_final(group, sockets, height, timeout_s):
     raise RuntimeError("devnet did not reach Final height %d: %r" % (height, final_heights(group, sockets)))
 
 
-def run_devnet(nodes=DEVNET_NODES, warmup=DEVNET_WARMUP_BLOCKS, measure=DEVNET_MEASURE_BLOCKS, pure=False):
-    """Start-up, RSS and CPU per Final block of each node of a fresh devnet."""
-    from dusk_edge.devnet import prepare_devnet
+def start_devnet_processes(base, nodes, pure=False, port=DEVNET_PORT):
+    """(ProcessGroup, {name: socket}, {name: start time}) of a devnet on its own UDP port, so that
+    it does not collide with a `make run` devnet on the default port."""
+    from dusk_edge import devnet
     from dusk_edge.devnet_procs import NodeProcess, ProcessGroup
 
     env = {"DUSK_EDGE_PUREPYTHON": "1" if pure else "0"}
+    prepared = devnet.prepare_devnet(base, nodes, port=port)
+    group, sockets, started = ProcessGroup(), {}, {}
+    for name, config, sock in prepared:
+        group.add(NodeProcess(name, config, os.path.join(os.path.dirname(config), "node.log"), env))
+        sockets[name] = sock
+    for node in group.nodes:
+        started[node.name] = time.monotonic()
+        node.start()
+    return group, sockets, started
+
+
+def run_devnet(nodes=DEVNET_NODES, warmup=DEVNET_WARMUP_BLOCKS, measure=DEVNET_MEASURE_BLOCKS, pure=False):
+    """Start-up, RSS and CPU per Final block of each node of a fresh devnet."""
     with tempfile.TemporaryDirectory() as base:
-        group, sockets, started = ProcessGroup(), {}, {}
-        for name, config, sock in prepare_devnet(base, nodes):
-            group.add(NodeProcess(name, config, os.path.join(os.path.dirname(config), "node.log"), env))
-            sockets[name] = sock
+        group, sockets, started = start_devnet_processes(base, nodes, pure)
         try:
-            for node in group.nodes:
-                started[node.name] = time.monotonic()
-                node.start()
             ready = wait_all_answer(group, sockets, started)
             wait_final(group, sockets, warmup, 120)
             cpu0 = {n.name: proc_cpu_s(n.pid) for n in group.nodes}

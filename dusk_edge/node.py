@@ -207,13 +207,26 @@ class NodeCore:
                 self.pending_blocks[h] = block
             self.request_sync(now)
             return
-        self.engine.on_block(block, now)
+        self.feed_block(block, now)
         nxt = self.pending_blocks.pop(self.chain.state.height + 1, None)
         while nxt is not None:
-            self.engine.on_block(nxt, now)
+            self.feed_block(nxt, now)
             nxt = self.pending_blocks.pop(self.chain.state.height + 1, None)
         for stale in [k for k in self.pending_blocks if k <= self.chain.state.height]:
             del self.pending_blocks[stale]
+
+    def feed_block(self, block, now):
+        """engine.on_block with the block's signature checks batched into one pairing check
+        (the chain settles them before it changes state; see ConsensusVerifier)."""
+        verifier = self.chain.verifier
+        if not hasattr(verifier, "defer"):
+            self.engine.on_block(block, now)
+            return
+        verifier.defer()
+        try:
+            self.engine.on_block(block, now)
+        finally:
+            verifier.discard()
 
     # serving peers ------------------------------------------------------------------------------
     def serve_blocks(self, locator, requester, now):

@@ -150,10 +150,19 @@ class NodeChain:
         if h.height != tip.height + 1 or h.prev_block_hash != tip.hash:
             raise RemoteProtocolError("block %d does not extend the tip %d" % (h.height, tip.height))
         self.check_block(block, tip)
+        self.settle_deferred_checks()
         self._apply(block, now, persist=True)
+
+    def settle_deferred_checks(self):
+        """Signature checks a syncing node batched (ConsensusVerifier.defer) are verified before
+        any state changes; raises RemoteProtocolError when one fails."""
+        settle = getattr(self.verifier, "settle", None)
+        if settle is not None:
+            settle()
 
     def revert_tip(self):
         """Drop the non-final tip: rebuild the state from genesis and the store up to tip-1."""
+        self.settle_deferred_checks()  # a fork block's checks must hold before we drop our tip
         height = self.state.height
         self.finality.on_block_reverted(height)
         self.state, _ = build_genesis(self.spec)

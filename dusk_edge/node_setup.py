@@ -4,6 +4,9 @@ import ipaddress
 import logging
 import os
 import random
+import secrets
+
+from py_arkworks_bls12381 import GT, G2Point, Scalar
 
 from dusk_edge.boards import detect_board, load_board
 from dusk_edge.config import parse_address
@@ -13,6 +16,7 @@ from dusk_edge.core.kadcast.peer import Peer
 from dusk_edge.core.ledger.mempool import Mempool
 from dusk_edge.core.ledger.signatures import NativeVerifier
 from dusk_edge.crypto import bls
+from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.crypto.fec import make_fec
 from dusk_edge.genesis import load_genesis
 from dusk_edge.node import NodeCore
@@ -20,6 +24,7 @@ from dusk_edge.node_chain import NodeChain
 from dusk_edge.store.block_store import BlockStore, store_path
 
 LOG = logging.getLogger("dusk_edge.setup")
+_NEG_G2 = -G2Point()
 
 
 class ConsensusVerifier:
@@ -27,24 +32,71 @@ class ConsensusVerifier:
 
     Successful checks are remembered (bounded, oldest dropped first): one instance is shared by
     the engine and the chain, so an attestation verified as a block's `att` is not verified again
-    as the next block's `prev_block_cert` (two of six pairing checks per synced block)."""
+    as the next block's `prev_block_cert`.
+
+    Between defer() and settle() (a complete block from sync or the Block topic: NodeCore.on_block
+    defers, NodeChain settles before it changes any state) each check only parses its inputs and
+    is queued; settle() verifies the whole queue with one randomized multi-pairing
+    e(sum r_i sig_i, g2) == prod e(r_i H0(m_i), apk_i), checks under the same keys sharing one
+    pairing (generator seed and block signature), and raises RemoteProtocolError if any fails."""
 
     MEMO_SIZE = 1024
     aggregate_signatures = staticmethod(bls.aggregate_signatures)
 
     def __init__(self):
         self._verified = {}
+        self._pending = None  # [(memo key, signature point, H0(message) point)] while deferred
 
     def verify_multisig(self, public_keys, message, signature):
         key = (tuple(bytes(pk) for pk in public_keys), bytes(message), bytes(signature))
         if key in self._verified:
             return True
+        if self._pending is not None:  # parse now (malformed input raises CryptoError as usual)
+            bls.aggregate_public_keys(key[0])
+            self._pending.append((key, bls.load_signature(key[2]), bls.h0(key[1])))
+            return True
         ok = bls.verify_multisig(public_keys, message, signature)
         if ok:
-            if len(self._verified) >= self.MEMO_SIZE:
-                del self._verified[next(iter(self._verified))]
-            self._verified[key] = True
+            self._remember(key)
         return ok
+
+    def defer(self):
+        self._pending = []
+
+    def discard(self):
+        self._pending = None
+
+    def settle(self):
+        """Verify everything queued since defer(); stop deferring. Raises RemoteProtocolError."""
+        pending, self._pending = self._pending, None
+        if not pending:
+            return
+        if not verify_batch(pending):
+            raise RemoteProtocolError("a signature or attestation of the block does not verify")
+        for key, _sig, _h0 in pending:
+            self._remember(key)
+
+    def _remember(self, key):
+        if len(self._verified) >= self.MEMO_SIZE:
+            del self._verified[next(iter(self._verified))]
+        self._verified[key] = True
+
+
+def verify_batch(checks):
+    """One pairing check for [(memo key (pks, msg, sig), signature point, H0 point)] with random
+    64-bit weights (a forged check passes with probability 2^-64)."""
+    total_sig = None
+    weighted_by_keys = {}
+    for (pks, _msg, _sig), sig_point, h0_point in checks:
+        weight = Scalar(secrets.randbits(64) | 1)
+        total_sig = sig_point * weight if total_sig is None else total_sig + sig_point * weight
+        term = h0_point * weight
+        weighted_by_keys[pks] = term + weighted_by_keys[pks] if pks in weighted_by_keys else term
+    g1_side, g2_side = [total_sig], [_NEG_G2]
+    for pks, term in weighted_by_keys.items():
+        g1_side.append(term)
+        g2_side.append(bls.aggregate_public_keys(pks))
+    return GT.pairing_check(g1_side, g2_side)
 
 
 def packed_address(text, field):
