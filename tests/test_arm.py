@@ -44,6 +44,10 @@ def test_make_test_arm_passes_on_aarch64_with_the_c_backend():
     assert "arm-smoke: ok   raptorq is absent" in out
     assert "conformance: " in out and ", 0 failed" in out
     assert "stage twin-equivalence" in out and "test_speedups_equiv.py" in out
+    assert "arm-smoke: ok   fec = raptorq is refused with ConfigError" in out
+    assert "arm-smoke: ok   Reed-Solomon FEC recovers" in out
+    if os.path.exists(os.path.join(REPO, "tests", "test_consensus_sim.py")):
+        assert "stage consensus-sim (tests/test_consensus_sim.py" in out and "): ok" in out
     assert "test-arm: PASS on aarch64 (qemu-user) with the C backend" in out
 
 
@@ -64,7 +68,7 @@ def test_a_failing_test_under_qemu_fails_the_run(tmp_path):
         def test_this_one_fails():
             assert 1 + 1 == 3
     """))
-    rc, out = run_test_arm(ARM_PYTEST=str(probe))
+    rc, out = run_test_arm(ARM_PYTEST=str(probe), ARM_STAGES="twin")
     assert rc != 0
     assert "1 failed, 1 passed" in out
     assert "test-arm: ERROR: twin tests failed under qemu" in out

@@ -16,7 +16,7 @@ import tomllib
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.conftest import missing_component, require
+from tests.conftest import missing_component, require, require_module
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETUP_CFG = os.path.join(REPO, "setup.cfg")
@@ -222,7 +222,7 @@ def cibuildwheel_config():
 
 
 def test_cibuildwheel_options_are_known_to_cibuildwheel():
-    cibw = pytest.importorskip("cibuildwheel") if not os.environ.get("CI") else __import__("cibuildwheel")
+    cibw = require_module("cibuildwheel")
     schema_path = os.path.join(os.path.dirname(cibw.__file__), "resources", "cibuildwheel.schema.json")
     with open(schema_path) as f:
         known = set(json.load(f)["properties"])

@@ -10,7 +10,8 @@
 #   4. a short consensus simulation   (tests/test_consensus_sim*.py -k "$ARM_SIM_K", if present)
 # Downloads are cached in .cache/arm64/ (see scripts/arm/common.sh); a warm run downloads nothing.
 # Env: ARM_PYTEST="tests/x.py ..." or ARM_PYTEST=all (every twin test; slow under emulation),
-#      ARM_SIM_TESTS="tests/..." and ARM_SIM_K="pytest -k expression" choose the simulation run.
+#      ARM_SIM_TESTS="tests/..." and ARM_SIM_K="pytest -k expression" choose the simulation run,
+#      ARM_STAGES="smoke conformance twin sim" (default: all four) which stages run.
 set -euo pipefail
 ARM_LOG_TAG=test-arm
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -47,32 +48,42 @@ arm_log "cross-built $(basename "$so") ($(stat -c %s "$so") bytes, needs ${glibc
 
 export ARM_PYTHONPATH="$stage:$ARM_REPO/scripts/arm"
 cd "$stage"
+stages=" ${ARM_STAGES:-smoke conformance twin sim} "
+wanted() { case $stages in *" $1 "*) return 0 ;; esac; arm_log "stage $1: not selected (ARM_STAGES)"; return 1; }
 
 t=$SECONDS
-arm_python "$ARM_REPO/scripts/arm/arm_smoke.py" || arm_die "smoke checks failed under qemu"
-arm_log "stage smoke: ok ($((SECONDS - t)) s)"
+if wanted smoke; then
+    arm_python "$ARM_REPO/scripts/arm/arm_smoke.py" || arm_die "smoke checks failed under qemu"
+    arm_log "stage smoke: ok ($((SECONDS - t)) s)"
+fi
 
 t=$SECONDS
-arm_python -m dusk_edge conformance tests/vectors >conformance.log 2>&1 || {
-    grep -v '^PASS' conformance.log >&2
-    arm_die "conformance vectors failed under qemu"
-}
-arm_log "stage conformance: $(tail -1 conformance.log) ($((SECONDS - t)) s)"
+if wanted conformance; then
+    arm_python -m dusk_edge conformance tests/vectors >conformance.log 2>&1 || {
+        grep -v '^PASS' conformance.log >&2
+        arm_die "conformance vectors failed under qemu"
+    }
+    arm_log "stage conformance: $(tail -1 conformance.log) ($((SECONDS - t)) s)"
+fi
 
 t=$SECONDS
-pytest_files=${ARM_PYTEST:-$(ls tests/test_speedups*.py 2>/dev/null || true)}
-[ "$pytest_files" = all ] && pytest_files=tests
-[ -n "$pytest_files" ] || arm_die "no twin-equivalence test file (tests/test_speedups*.py)"
-# shellcheck disable=SC2086
-arm_python -m pytest -q -m twin -p qemu_pytest_plugin -p no:cacheprovider $pytest_files ||
-    arm_die "twin tests failed under qemu"
-arm_log "stage twin-equivalence ($(echo $pytest_files)): ok ($((SECONDS - t)) s)"
+if wanted twin; then
+    pytest_files=${ARM_PYTEST:-$(ls tests/test_speedups*.py 2>/dev/null || true)}
+    [ "$pytest_files" = all ] && pytest_files=tests
+    [ -n "$pytest_files" ] || arm_die "no twin-equivalence test file (tests/test_speedups*.py)"
+    # shellcheck disable=SC2086
+    arm_python -m pytest -q -m twin -p qemu_pytest_plugin -p no:cacheprovider $pytest_files ||
+        arm_die "twin tests failed under qemu"
+    arm_log "stage twin-equivalence ($(echo $pytest_files)): ok ($((SECONDS - t)) s)"
+fi
 
 t=$SECONDS
 # The 4-node simulation with real BLS (~1 s native, ~10 s emulated); tests named *short* join in.
 sim_k=${ARM_SIM_K:-short or four_nodes_real_bls}
 sim_files=${ARM_SIM_TESTS:-$(ls tests/test_consensus_sim*.py tests/sim/test_*.py 2>/dev/null || true)}
-if [ -z "$sim_files" ]; then
+if ! wanted sim; then
+    :
+elif [ -z "$sim_files" ]; then
     arm_log "stage consensus-sim: no simulation tests yet (tests/test_consensus_sim*.py), not run"
 else
     rc=0
@@ -85,4 +96,4 @@ else
     esac
 fi
 
-arm_log "PASS on aarch64 (qemu-user) with the C backend in $((SECONDS - started)) s"
+arm_log "PASS on aarch64 (qemu-user) with the C backend in $((SECONDS - started)) s (stages:$stages)"
