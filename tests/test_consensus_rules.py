@@ -93,3 +93,51 @@ def test_label_round_trip_and_fuzz():
                 finality.pull_label(Buffer(data[:cut]))
     with pytest.raises(DecodeError):
         finality.pull_label(Buffer(bytes([4]) + bytes(8)))
+
+
+def model_labels(blocks):
+    """PROTOCOL.md §3.9 written out again, plainly, as a differential oracle."""
+    labels = {0: ("final", 0)}
+    for h, (iteration, attested) in enumerate(blocks, 1):
+        pni = min(iteration, 50) - attested
+        if pni:
+            labels[h] = ("accepted", 2 * pni)
+            continue
+        labels[h] = ("attested", 1)
+        stable, k = 1, h - 1
+        while labels[k][0] != "final":
+            kind, c = labels[k]
+            if kind == "confirmed":
+                stable += 1
+            elif stable >= c:
+                labels[k] = ("confirmed", h - k)
+                stable += 1
+            else:
+                break
+            k -= 1
+        k = max(x for x in labels if labels[x][0] == "final") + 1
+        while k < h and labels[k][0] == "confirmed":
+            labels[k] = ("final", h - k)
+            k += 1
+    return labels
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.tuples(st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=8)),
+                max_size=60))
+@settings(max_examples=150, deadline=None)
+def test_rolling_finality_matches_model(raw):
+    blocks = [(it, min(att, it, 8)) for it, att in raw]
+    rf = finality.RollingFinality(0)
+    finals = {}
+    for h, (it, att) in enumerate(blocks, 1):
+        for height, label in rf.on_block_accepted(h, it, att):
+            finals[height] = label
+    expected = model_labels(blocks)
+    for h in range(1, len(blocks) + 1):
+        label = rf.get_label(h) or finals[h]
+        assert (label.name, label.value) == expected[h]
+    assert rf.last_final == max([0] + [h for h in expected if expected[h][0] == "final"])
