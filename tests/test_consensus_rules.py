@@ -2,6 +2,8 @@
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dusk_edge.conformance import run_paths
 from dusk_edge.core.consensus import finality, timeouts
@@ -120,10 +122,6 @@ def model_labels(blocks):
             labels[k] = ("final", h - k)
             k += 1
     return labels
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @given(st.lists(st.tuples(st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=8)),
