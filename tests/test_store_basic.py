@@ -44,11 +44,12 @@ def test_blocks_survive_reopen_and_indexes_are_rebuilt(store_dir):
         assert store.tip() is None and store.block_by_height(0) is None
         append(store, range(150))
         assert len(store.segments) > 3
-    # drop every sidecar: the index must come back from the log alone
+    # drop every sidecar and the checkpoint: the index must come back from the log alone
     for name in os.listdir(store_dir):
-        if name.endswith(".idx"):
+        if name.endswith(".idx") or name == "index.ckpt":
             os.unlink(os.path.join(store_dir, name))
     with BlockStore.open(store_dir) as store:
+        assert store.opened_from == "log"
         assert store.tip() == (149, make_block(149)[0])
         for h in range(150):
             assert_block(store, h)
@@ -250,3 +251,47 @@ def test_batched_commits_write_fewer_pages(store_dir):
         catch_up = batched.stats()
     assert catch_up["device_bytes_written"] < steady / 2
     assert catch_up["syncs"] < 20
+
+
+def index_state(store):
+    i = store.index
+    return (i.base, i.tip, list(i.header_loc), list(i.body_loc), i.hashes, i.labels, i.label_loc,
+            i.by_hash, i.by_tx, i.prune_below, i.prune_loc, [list(x) for x in i.snapshots],
+            i.last_seq)
+
+
+def test_clean_close_checkpoint_gives_the_same_index(store_dir):
+    caps = {"prune": True}
+    with BlockStore.open(store_dir, board_caps=caps, segment_size=SEG) as store:
+        append(store, range(120))
+        store.write_snapshot(100, make_state(100))
+        store.prune(50)
+        store.set_label(7, b"final")
+        store.commit()
+    store = BlockStore.open(store_dir, board_caps=caps)
+    assert store.opened_from == "checkpoint"
+    fast = index_state(store)
+    assert not os.path.exists(os.path.join(store_dir, "index.ckpt"))  # taken, not reused
+    store._release()  # a crash: no checkpoint written
+    with BlockStore.open(store_dir, board_caps=caps) as store:
+        assert store.opened_from == "log"
+        assert index_state(store) == fast
+        append(store, range(120, 125))
+    with BlockStore.open(store_dir, board_caps=caps) as store:
+        assert store.opened_from == "checkpoint"
+        for h in range(125):
+            assert_block(store, h, pruned=h < 50)
+
+
+def test_checkpoint_is_ignored_when_the_log_moved_on(store_dir):
+    with BlockStore.open(store_dir, segment_size=SEG) as store:
+        append(store, range(30))
+    saved = open(os.path.join(store_dir, "index.ckpt"), "rb").read()
+    store = BlockStore.open(store_dir)
+    append(store, range(30, 35))
+    store._release()  # crash after more commits
+    with open(os.path.join(store_dir, "index.ckpt"), "wb") as f:
+        f.write(saved)  # an old checkpoint put back
+    with BlockStore.open(store_dir) as store:
+        assert store.opened_from == "log" and store.tip()[0] == 34
+        assert_block(store, 34)

@@ -197,6 +197,14 @@ def test_damage_in_the_active_segment_is_found_at_open(golden, tmp_path):
     last_seg = spans[-1][0]
     seg, start, end, height, _ = [s for s in spans if s[0] == last_seg][-3]
     flip_bit(path, seg, start + 12, 0)
+    store = BlockStore.open(path)
+    # after a clean close the saved index is used and segments are not rescanned: the damage is
+    # found by a read or by check()
+    assert store.opened_from == "checkpoint"
+    report = store.check()
+    assert not report["ok"] and report["quarantined"] == [height]
+    assert [(d["segment"], d["offset"]) for d in report["damaged"]] == [(seg, start)]
+    store._release()  # then a crash: the next open replays and scans the active segment
     with BlockStore.open(path) as store:
         damaged = [r for r in store.recovery if r["kind"] == "damaged"]
         assert len(damaged) == 1 and damaged[0]["offset"] == start

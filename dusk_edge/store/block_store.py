@@ -15,6 +15,7 @@ import cbor2
 
 from dusk_edge.core.errors import DecodeError, LocalProtocolError
 from dusk_edge.core.storage import log_format as lf
+from dusk_edge.store import index_checkpoint as ic
 from dusk_edge.store import segments as sg
 from dusk_edge.store.chain_index import (MISSING, PRUNED, ChainIndex, entry_of, pack_loc,
                                          unpack_loc)
@@ -74,6 +75,7 @@ class BlockStore(MaintenanceMixin):
         self.opened_at = clock()
         self.budget_warned = False
         self.warnings = []
+        self.opened_from = "log"   # or "checkpoint": the index saved at the last clean close
         self._lock_fd = None
 
     # --- opening ---------------------------------------------------------------------------
@@ -147,6 +149,10 @@ class BlockStore(MaintenanceMixin):
             if name.endswith(".tmp"):
                 os.unlink(os.path.join(self.path, name))
         numbers = sg.list_segment_numbers(self.path)
+        doc = ic.take_checkpoint(self.path)
+        if doc is not None and numbers and self._open_from_checkpoint(doc, numbers):
+            self.opened_from = "checkpoint"
+            return
         for i, number in enumerate(numbers):
             seg = sg.open_segment(self.io, self.path, number)
             self.segments.append(seg)
@@ -165,6 +171,35 @@ class BlockStore(MaintenanceMixin):
         if not self.segments:
             self.segments.append(sg.create_segment(self.io, self.path, 0, self.segment_size,
                                                    os.urandom(8)))
+
+    def _open_from_checkpoint(self, doc, numbers):
+        """Take the index saved at the last clean close, if the log is exactly as it was then."""
+        segs = []
+        try:
+            if [entry[0] for entry in doc["segments"]] != numbers:
+                return False
+            for number, uid, end in doc["segments"]:
+                seg = sg.open_segment(self.io, self.path, number)
+                segs.append(seg)
+                if seg.header_damaged or seg.uid != uid:
+                    raise ValueError("segment changed")
+                seg.end, seg.sealed = end, True
+            active = segs[-1]
+            active.sealed = False
+            if active.end + lf.PAGE <= active.size and any(
+                    self.io.read(active.fd, lf.PAGE, active.end)):
+                raise ValueError("bytes past the recorded end of the active segment")
+            index = ic.index_from_checkpoint(doc)
+            entries = doc["active_entries"]
+            if index is None:
+                raise ValueError("inconsistent checkpoint")
+        except (StoreError, KeyError, TypeError, ValueError) as exc:
+            LOG.info("store: index checkpoint not used (%s); replaying the log", exc)
+            for seg in segs:
+                seg.close()
+            return False
+        self.segments, self.index, self.active_entries = segs, index, entries
+        return True
 
     def _recover_segment_header(self, seg, last):
         self.recovery.append({"kind": "segment_header_damaged", "segment": seg.number,
@@ -492,6 +527,11 @@ class BlockStore(MaintenanceMixin):
         try:
             if self.pending:
                 self._write_commit()
+            if not self.quarantine:
+                ic.write_checkpoint(self.io, self.path, self.index, self.segments,
+                                    self.active_entries)
+        except OSError as exc:  # the checkpoint is a shortcut; the log is the truth
+            LOG.warning("store: index checkpoint not written: %s", exc)
         finally:
             self.closed = True
             self._release()

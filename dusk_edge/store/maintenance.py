@@ -280,5 +280,6 @@ class MaintenanceMixin:
             "quarantined": sorted(self.quarantine),
             "recovery": list(self.recovery),
             "full": self.full,
+            "opened_from": self.opened_from,
             "warnings": list(self.warnings),
         }
