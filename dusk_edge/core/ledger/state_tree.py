@@ -109,8 +109,9 @@ class IncrementalMerkleTree:
         self._undo = None
         for key in new_keys:
             del self._slots[key]
-        leaves = self._levels[0]
-        del leaves[count * 32:]
+        # a fresh truncated copy: MicroPython's bytearray has no slice deletion
+        leaves = self._levels[0][:count * 32]
+        self._levels[0] = leaves
         for slot, leaf in old_leaves.items():
             leaves[slot * 32:slot * 32 + 32] = leaf
         self._dirty = set(slot for slot in self._dirty if slot < count)
