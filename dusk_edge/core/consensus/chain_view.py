@@ -9,6 +9,8 @@
 #   get_header(height)                -> Header at ``height`` or None (fork choice needs the parent)
 #   is_final(height)                  -> bool; Final blocks are never reverted (§3.8)
 #   get_provisioners(round)           -> [(pk96, stake, eligible_since)] for committees of ``round``
+#   committees_for(round, seed)       -> the CommitteeCache of ``round`` drawn with ``seed`` (kept by
+#                                        the chain, so the engine and block checks share it)
 #   build_candidate(round, iteration, seed, generator_pk, failed_iterations, faults, now)
 #                                     -> a Block whose header.hash is set and signature is empty
 #   validate_candidate(block, now)    -> None, or raises CandidateRejected(must_vote=...)

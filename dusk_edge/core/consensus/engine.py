@@ -64,7 +64,6 @@ from dusk_edge.core.consensus.sortition import (
     STEP_PROPOSAL,
     STEP_RATIFICATION,
     STEP_VALIDATION,
-    CommitteeCache,
 )
 from dusk_edge.core.consensus.timeouts import DUSK_TIMING, StepTimeouts
 from dusk_edge.core.errors import DuskEdgeError, RemoteProtocolError
@@ -178,8 +177,9 @@ class ConsensusEngine(BlockAcceptance):
         self.tip = self.chain.tip_header()
         self.tip_time = self.chain.tip_time_ms()
         self.round = self.tip.height + 1
-        self.committees = CommitteeCache(self.chain.get_provisioners(self.round), self.tip.seed,
-                                         self.round)
+        # the chain's cache: the same committees verify this round's block and, one block later,
+        # its prev_block_cert (drawn once, not twice)
+        self.committees = self.chain.committees_for(self.round, self.tip.seed)
         self.candidates = {}
         self.aggregators = {}
         self.validation_results = {}   # iteration -> {vote: ValidationResult}
