@@ -62,15 +62,15 @@ class Topology:
     def fastest(self, i, count=8):
         got = self._fastest.get(i)
         if got is None:
-            got = self._fastest[i] = sorted(self.flat[i], key=lambda j: self.delay(i, j))[:count]
-        return got
+            got = self._fastest[i] = sorted(self.flat[i], key=lambda j: self.delay(i, j))[:16]
+        return got[:count]
 
 
 class Run:
     """One broadcast. Results: coverage, latency and hops per node, datagrams and bytes sent."""
 
     def __init__(self, topo, rng, size, loss, mode="kadcast", beta=3, fanout=8, uplink_bps=None,
-                 scheme="raptorq", pull_repair=False, relay=False, observers=None):
+                 scheme="raptorq", pull_repair=False, relay=False, observers=None, relay_k=8):
         self.t, self.rng, self.loss = topo, rng, loss
         self.mode, self.beta, self.fanout, self.uplink = mode, beta, fanout, uplink_bps
         self.scheme, self.pull_repair = scheme, pull_repair
@@ -92,6 +92,7 @@ class Run:
         self.observers = observers
         self.seen = {}  # observer -> (arrival, sender, height)
         self.relay = relay
+        self.relay_k = relay_k
         self._heap, self._seq = [], 0
 
     # -- transmissions ------------------------------------------------------------------------
@@ -146,7 +147,7 @@ class Run:
         start = origin
         self.done[origin] = 0.0
         if self.relay:
-            start = self.rng.choice(self.t.fastest(origin))
+            start = self.rng.choice(self.t.fastest(origin, self.relay_k))
             self.relay_node = start
             self._send(0.0, origin, start, 128, 1)  # the hand-over: one unicast copy
         else:
@@ -216,11 +217,11 @@ class Run:
                 "repair_requests": getattr(self, "repairs", 0)}
 
 
-def guess_origin(run, topo, relay_aware=False):
+def guess_origin(run, topo, relay_aware=False, relay_k=8):
     """The observer's guess: subtract the link delay from each first arrival and name the sender
     with the earliest estimated send time (a height-128 hand-over names its sender outright).
     relay_aware: when the named node may be a relay, pick among nodes that have it among their
-    8 fastest peers."""
+    ``relay_k`` fastest peers."""
     best = None
     for obs, (arrival, src, height) in run.seen.items():
         if height == 128:
@@ -231,7 +232,7 @@ def guess_origin(run, topo, relay_aware=False):
     if best is None:
         return None
     if relay_aware:
-        candidates = [i for i in topo.flat[best[1]] if best[1] in topo.fastest(i)]
+        candidates = [i for i in topo.flat[best[1]] if best[1] in topo.fastest(i, relay_k)]
         if candidates:
             return run.rng.choice(candidates)
     return best[1]

@@ -114,8 +114,8 @@ class Peer:
     def broadcast(self, frame, height=None, now=0, relay=False):
         """Originate a broadcast of ``frame`` to every bucket (or buckets 0..height).
 
-        relay=True (origin privacy, docs/kadcast.md): hand the ray to one random peer among the 8
-        with the lowest measured round trip, at height 128, so that it starts the tree as if it
+        relay=True (origin privacy, docs/kadcast.md): hand the ray to one random peer among the
+        config.relay_fastest (8) with the lowest measured round trip, at height 128, so that it starts the tree as if it
         were the originator (any Kadcast receiver forwards height 128 to all buckets 0..127)."""
         if not 0 < len(frame) <= self.config.max_broadcast_len:
             raise LocalProtocolError("broadcast frame of %d bytes outside 1..%d"
@@ -133,8 +133,9 @@ class Peer:
         self._fan_out(encoder.initial_chunks(), range(top + 1))
         return ray_id
 
-    def pick_relay(self, fastest=8):
+    def pick_relay(self, fastest=None):
         """A random node among the ``fastest`` known by round trip (random if none measured)."""
+        fastest = fastest or self.config.relay_fastest
         nodes = self.table.nodes()
         if not nodes:
             return None
