@@ -32,7 +32,8 @@ class ConsensusVerifier:
 
     Successful checks are remembered (bounded, oldest dropped first): one instance is shared by
     the engine and the chain, so an attestation verified as a block's `att` is not verified again
-    as the next block's `prev_block_cert`.
+    as the next block's `prev_block_cert`; H0(message) is cached too (every vote of a step, and
+    every aggregate of it, signs one message).
 
     Between defer() and settle() (a complete block from sync or the Block topic: NodeCore.on_block
     defers, NodeChain settles before it changes any state) each check only parses its inputs and
@@ -41,24 +42,36 @@ class ConsensusVerifier:
     pairing (generator seed and block signature), and raises RemoteProtocolError if any fails."""
 
     MEMO_SIZE = 1024
+    H0_CACHE_SIZE = 256
     aggregate_signatures = staticmethod(bls.aggregate_signatures)
 
     def __init__(self):
         self._verified = {}
         self._pending = None  # [(memo key, signature point, H0(message) point)] while deferred
+        self._h0_points = {}
 
     def verify_multisig(self, public_keys, message, signature):
         key = (tuple(bytes(pk) for pk in public_keys), bytes(message), bytes(signature))
         if key in self._verified:
             return True
-        if self._pending is not None:  # parse now (malformed input raises CryptoError as usual)
-            bls.aggregate_public_keys(key[0])
-            self._pending.append((key, bls.load_signature(key[2]), bls.h0(key[1])))
+        apk = bls.aggregate_public_keys(key[0])  # malformed input raises CryptoError here
+        sig_point = bls.load_signature(key[2])
+        if self._pending is not None:
+            self._pending.append((key, sig_point, self._h0(key[1])))
             return True
-        ok = bls.verify_multisig(public_keys, message, signature)
+        ok = GT.pairing_check([sig_point, self._h0(key[1])], [_NEG_G2, apk])
         if ok:
             self._remember(key)
         return ok
+
+    def _h0(self, message):
+        """H0(message), cached: every vote of a step signs the same message."""
+        point = self._h0_points.get(message)
+        if point is None:
+            if len(self._h0_points) >= self.H0_CACHE_SIZE:
+                del self._h0_points[next(iter(self._h0_points))]
+            point = self._h0_points[message] = bls.h0(message)
+        return point
 
     def defer(self):
         self._pending = []

@@ -116,3 +116,16 @@ def test_batched_and_one_by_one_sync_agree(tmp_path, chain_blocks):
             node.on_block(block, now)
         hashes.append((node.chain.state.height, node.chain.state.state_hash()))
     assert hashes[0] == hashes[1] and hashes[0][0] == len(chain_blocks)
+
+
+def test_immediate_checks_with_the_h0_cache_match_bls():
+    verifier = ConsensusVerifier()
+    votes = [signed(i, b"one step message") for i in range(5, 9)]
+    for pk, sig in votes:  # the second and later votes reuse the cached H0(message)
+        assert verifier.verify_multisig([pk], b"one step message", sig) is True
+        assert verifier.verify_multisig([pk], b"another message", sig) is False
+    aggregate = bls.aggregate_signatures([sig for _pk, sig in votes])
+    pks = [pk for pk, _sig in votes]
+    assert verifier.verify_multisig(pks, b"one step message", aggregate) == bls.verify_multisig(
+        pks, b"one step message", aggregate) is True
+    assert verifier.verify_multisig(pks[:3], b"one step message", aggregate) is False
