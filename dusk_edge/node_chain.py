@@ -16,7 +16,6 @@ from dusk_edge.core.consensus import block_checks
 from dusk_edge.core.consensus.aggregator import get_voters
 from dusk_edge.core.consensus.chain_view import CandidateRejected
 from dusk_edge.core.consensus.finality import RollingFinality, push_label
-from dusk_edge.core.consensus.sortition import CommitteeCache
 from dusk_edge.core.consensus.timeouts import timing_from_profile
 from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.ledger.block import Block, decode_block
@@ -54,7 +53,7 @@ class NodeChain:
         self.stakes_after = {0: self._stake_table()}
         self.finality = RollingFinality(0)
         self.recent_faults = {}  # fault id -> height, for the last epoch
-        self._committees = {}
+        self._committees = block_checks.CommitteeWindow()
         self.accepted_at_ms = {}
         self.final_at_ms = {}
         self.staged_blocks = 0  # appended to the store, not yet committed (catch-up batch)
@@ -94,14 +93,7 @@ class NodeChain:
         return [(pk, value, since) for pk, value, since in table if value >= minimum and since <= round]
 
     def committees_for(self, height, seed):
-        key = (height, bytes(seed))
-        cache = self._committees.get(key)
-        if cache is None:
-            if len(self._committees) > 64:
-                self._committees.clear()
-            cache = CommitteeCache(self.get_provisioners(height), seed, height)
-            self._committees[key] = cache
-        return cache
+        return self._committees.get(height, seed, self.get_provisioners)
 
     def is_known_fault(self, fault_id):
         return fault_id in self.recent_faults
@@ -130,13 +122,8 @@ class NodeChain:
 
     def validate_candidate(self, block, now):
         tip = self.tip_header()
-        h = block.header
-        if h.height != tip.height + 1:
-            raise CandidateRejected("MismatchHeight", must_vote=False)
-        if h.prev_block_hash != tip.hash:
-            raise CandidateRejected("PrevBlockHash", must_vote=False)
-        if self.time_ms(h) > now + self.timing.timestamp_margin:
-            raise CandidateRejected("BlockTimeHigher", must_vote=False)
+        block_checks.check_candidate_extends_tip(block.header, tip, self.time_ms(block.header), now,
+                                                 self.timing.timestamp_margin)
         try:
             self.check_block(block, tip)
             self.state.preview_block(block, self.ledger_verifier, self.voters_of, self._parent_hash_at,

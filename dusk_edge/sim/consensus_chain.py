@@ -11,10 +11,9 @@ after an emergency block because its prev_block_cert names no voters). Timestamp
 """
 from dusk_edge.core.consensus.aggregator import get_fault_key, get_voters
 from dusk_edge.core.consensus.attestation import VOTE_NO_CANDIDATE, ConsensusHeader
-from dusk_edge.core.consensus.block_checks import check_consensus_rules
+from dusk_edge.core.consensus.block_checks import CommitteeWindow, check_candidate_extends_tip, check_consensus_rules
 from dusk_edge.core.consensus.chain_view import CandidateRejected
 from dusk_edge.core.consensus.finality import RollingFinality
-from dusk_edge.core.consensus.sortition import CommitteeCache
 from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.hashes import sha3_256
 from dusk_edge.core.ledger.block import Block
@@ -77,7 +76,7 @@ class SimChain:
         self.accept_times = {}
         self.slashes = []
         self.pending_faults = []
-        self._committees = {}
+        self._committees = CommitteeWindow()
 
     # ChainView --------------------------------------------------------------------------------
     def tip_header(self):
@@ -120,13 +119,7 @@ class SimChain:
 
     def validate_candidate(self, block, now):
         tip = self.tip_header()
-        h = block.header
-        if h.height != tip.height + 1:
-            raise CandidateRejected("MismatchHeight", must_vote=False)
-        if h.prev_block_hash != tip.hash:
-            raise CandidateRejected("PrevBlockHash", must_vote=False)
-        if h.timestamp > now + self.timing.timestamp_margin:
-            raise CandidateRejected("BlockTimeHigher", must_vote=False)
+        check_candidate_extends_tip(block.header, tip, block.header.timestamp, now, self.timing.timestamp_margin)
         try:
             self.check_block(block, tip)
         except RemoteProtocolError as exc:
@@ -211,14 +204,7 @@ class SimChain:
         return timestamp
 
     def committees_for(self, height, parent_seed):
-        key = (height, parent_seed)
-        cache = self._committees.get(key)
-        if cache is None:
-            if len(self._committees) > 64:
-                self._committees.clear()
-            cache = CommitteeCache(self.get_provisioners(height), parent_seed, height)
-            self._committees[key] = cache
-        return cache
+        return self._committees.get(height, parent_seed, self.get_provisioners)
 
     def apply_slashes(self, block):
         """Soft slash (§6) for Fail(NoCandidate) failed iterations and for faults."""

@@ -136,3 +136,43 @@ def verify_emergency_block(block, block_time, parent_time, emergency_key, timing
 def is_preferred_fork(header, tip):
     """§3.8: a different block at the tip's height with a lower iteration wins."""
     return header.height == tip.height and header.hash != tip.hash and header.iteration < tip.iteration
+
+
+def check_candidate_extends_tip(header, tip, header_time_ms, now, timestamp_margin):
+    """The no-vote rejections of §3.2 (MismatchHeight, PrevBlockHash, BlockTimeHigher)."""
+    from dusk_edge.core.consensus.chain_view import CandidateRejected
+
+    if header.height != tip.height + 1:
+        raise CandidateRejected("MismatchHeight", must_vote=False)
+    if header.prev_block_hash != tip.hash:
+        raise CandidateRejected("PrevBlockHash", must_vote=False)
+    if header_time_ms > now + timestamp_margin:
+        raise CandidateRejected("BlockTimeHigher", must_vote=False)
+
+
+class CommitteeWindow:
+    """Committees per (round, seed), rebuilt on demand and bounded (a chain checks recent rounds)."""
+
+    __slots__ = ("limit", "_caches")
+
+    def __init__(self, limit=64):
+        self.limit = limit
+        self._caches = {}
+
+    def get(self, height, seed, provisioners_of):
+        from dusk_edge.core.consensus.sortition import CommitteeCache
+
+        key = (height, bytes(seed))
+        cache = self._caches.get(key)
+        if cache is None:
+            if len(self._caches) > self.limit:
+                self._caches.clear()
+            cache = CommitteeCache(provisioners_of(height), seed, height)
+            self._caches[key] = cache
+        return cache
+
+    def clear(self):
+        self._caches.clear()
+
+    def __len__(self):
+        return len(self._caches)
