@@ -2,6 +2,7 @@
 and 1 MB broadcasts to all (PROTOCOL.md §1.8/§1.9)."""
 import hashlib
 import random
+import socket
 
 import pytest
 
@@ -25,14 +26,35 @@ def broadcast_reaches_all(procs, origin, size, seed, timeout):
         assert p.received[sent["ray_id"]]["len"] == size
 
 
+def free_port(hosts):
+    """A UDP port free on every host (a devnet may hold 9000 on the same loopback addresses)."""
+    for _ in range(50):
+        port = random.randrange(20000, 60000)
+        socks = []
+        try:
+            for host in hosts:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP port")
+
+
 @pytest.mark.parametrize("fec", ["raptorq", "rs"])
 def test_processes_bootstrap_and_broadcast(fec):
-    seed_addr = "127.0.0.2:9000"
+    hosts = ["127.0.0.%d" % i for i in range(2, 2 + N)]
+    port = free_port(hosts)
+    seed_addr = "%s:%d" % (hosts[0], port)
     procs = []
     try:
         procs.append(PeerProcess(seed_addr, extra=["--fec", fec]))
-        for i in range(3, 3 + N - 1):
-            procs.append(PeerProcess("127.0.0.%d:9000" % i, [seed_addr], extra=["--fec", fec]))
+        for host in hosts[1:]:
+            procs.append(PeerProcess("%s:%d" % (host, port), [seed_addr], extra=["--fec", fec]))
         for p in procs:
             p.wait_for("ready", timeout=60)
 
