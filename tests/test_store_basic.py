@@ -262,7 +262,8 @@ def index_state(store):
 
 def test_clean_close_checkpoint_gives_the_same_index(store_dir):
     caps = {"prune": True}
-    with BlockStore.open(store_dir, board_caps=caps, segment_size=SEG) as store:
+    with BlockStore.open(store_dir, board_caps=caps, segment_size=SEG,
+                         checkpoint_min_blocks=100) as store:
         append(store, range(120))
         store.write_snapshot(100, make_state(100))
         store.prune(50)
@@ -273,7 +274,7 @@ def test_clean_close_checkpoint_gives_the_same_index(store_dir):
     fast = index_state(store)
     assert not os.path.exists(os.path.join(store_dir, "index.ckpt"))  # taken, not reused
     store._release()  # a crash: no checkpoint written
-    with BlockStore.open(store_dir, board_caps=caps) as store:
+    with BlockStore.open(store_dir, board_caps=caps, checkpoint_min_blocks=100) as store:
         assert store.opened_from == "log"
         assert index_state(store) == fast
         append(store, range(120, 125))
@@ -284,7 +285,7 @@ def test_clean_close_checkpoint_gives_the_same_index(store_dir):
 
 
 def test_checkpoint_is_ignored_when_the_log_moved_on(store_dir):
-    with BlockStore.open(store_dir, segment_size=SEG) as store:
+    with BlockStore.open(store_dir, segment_size=SEG, checkpoint_min_blocks=0) as store:
         append(store, range(30))
     saved = open(os.path.join(store_dir, "index.ckpt"), "rb").read()
     store = BlockStore.open(store_dir)
@@ -295,3 +296,12 @@ def test_checkpoint_is_ignored_when_the_log_moved_on(store_dir):
     with BlockStore.open(store_dir) as store:
         assert store.opened_from == "log" and store.tip()[0] == 34
         assert_block(store, 34)
+
+
+def test_short_chains_write_no_checkpoint(store_dir):
+    with BlockStore.open(store_dir, segment_size=SEG, checkpoint_min_blocks=50) as store:
+        append(store, range(49))
+    assert not os.path.exists(os.path.join(store_dir, "index.ckpt"))
+    with BlockStore.open(store_dir, checkpoint_min_blocks=50) as store:
+        append(store, range(49, 50))
+    assert os.path.exists(os.path.join(store_dir, "index.ckpt"))

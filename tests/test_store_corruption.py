@@ -51,7 +51,7 @@ def assert_intact(store, heights):
 def golden(tmp_path_factory):
     """A closed store with 90 blocks over several segments (sidecars for the sealed ones)."""
     path = str(tmp_path_factory.mktemp("golden") / "store")
-    with BlockStore.open(path, segment_size=SEG) as store:
+    with BlockStore.open(path, segment_size=SEG, checkpoint_min_blocks=0) as store:
         append(store, range(90))
         store.set_label(5, b"final")
         store.commit()

@@ -31,6 +31,7 @@ QUARANTINE_NAME = "quarantine.cbor"
 COMMIT_OVERHEAD = lf.COMMIT_SIZE + lf.PAGE + lf.RECORD_HEADER  # commit record + worst pad
 BLOCK_TIME_MS = 10000
 DEFLATE_WBITS = 12
+CHECKPOINT_MIN_BLOCKS = 20000
 
 
 class StoredBlock:
@@ -52,7 +53,8 @@ class StoredBlock:
 
 
 class BlockStore(MaintenanceMixin):
-    def __init__(self, path, io, caps, compress, clock, block_time_ms):
+    def __init__(self, path, io, caps, compress, clock, block_time_ms,
+                 checkpoint_min_blocks=CHECKPOINT_MIN_BLOCKS):
         self.path = path
         self.io = io
         self.caps = caps or {}
@@ -75,20 +77,25 @@ class BlockStore(MaintenanceMixin):
         self.opened_at = clock()
         self.budget_warned = False
         self.warnings = []
+        self.checkpoint_min_blocks = checkpoint_min_blocks
         self.opened_from = "log"   # or "checkpoint": the index saved at the last clean close
         self._lock_fd = None
 
     # --- opening ---------------------------------------------------------------------------
     @classmethod
     def open(cls, path, board_caps=None, segment_size=DEFAULT_SEGMENT_SIZE, compress="auto",
-             io=None, clock=time.monotonic, block_time_ms=BLOCK_TIME_MS):
+             io=None, clock=time.monotonic, block_time_ms=BLOCK_TIME_MS,
+             checkpoint_min_blocks=CHECKPOINT_MIN_BLOCKS):
         """Open (creating if needed) the store in directory ``path``.
 
         ``board_caps``: the ``caps`` table of a board profile (write budget, prune). ``compress``:
         True/False, or "auto" (only blocks committed one by one); a body is stored deflated
-        (level 1) only when that saves at least 1/8. Raises StoreFormatError for a
+        (level 1) only when that saves at least 1/8. ``checkpoint_min_blocks``: a clean close
+        saves the index (~100 bytes per block) only for chains at least this long; shorter ones
+        replay from the log in well under a second, which is cheaper than the bytes. Raises StoreFormatError for a
         newer on-disk format, StoreLockedError when another process has it open."""
-        store = cls(path, io or sg.FileIO(), board_caps, compress, clock, block_time_ms)
+        store = cls(path, io or sg.FileIO(), board_caps, compress, clock, block_time_ms,
+                    checkpoint_min_blocks)
         os.makedirs(path, exist_ok=True)
         store._lock()
         try:
@@ -527,7 +534,8 @@ class BlockStore(MaintenanceMixin):
         try:
             if self.pending:
                 self._write_commit()
-            if not self.quarantine:
+            blocks = 0 if self.index.tip is None else self.index.tip - self.index.base + 1
+            if not self.quarantine and blocks >= self.checkpoint_min_blocks:
                 ic.write_checkpoint(self.io, self.path, self.index, self.segments,
                                     self.active_entries)
         except OSError as exc:  # the checkpoint is a shortcut; the log is the truth
