@@ -236,8 +236,9 @@ class NodeChain:
     def _forget_old(self, height):
         floor = height - HISTORY_WINDOW
         for table in (self.headers, self.stakes_after):
-            for old in [k for k in table if 0 < k < floor]:
-                del table[old]
+            old = floor - 1  # heights are applied in order: drop the run just below the window
+            while old > 0 and table.pop(old, None) is not None:
+                old -= 1
         epoch_floor = height - self.profile.epoch_blocks
         for fid in [f for f, hh in self.recent_faults.items() if hh < epoch_floor]:
             del self.recent_faults[fid]
