@@ -49,7 +49,7 @@ def test_foreign_network_spoofed_id_and_version_are_refused():
     other = Peer(ip(3), 9000, FEC, random.Random(3), KadcastConfig(network_id=1, pow_bits=8))
     b.receive_datagram(datagram(m.PING, other), other.addr, 0)
     assert b.stats["foreign_network"] == 1
-    b.receive_datagram(datagram(m.PING, a), ip(99) and (ip(99), 9000), 0)  # id not bound to source
+    b.receive_datagram(datagram(m.PING, a), (ip(99), 9000), 0)  # id not bound to this source
     assert b.stats["bad_id"] == 1
     old = Peer(ip(4), 9000, FEC, random.Random(4), KadcastConfig(version=(0, 2, 0), pow_bits=8))
     b.receive_datagram(datagram(m.PING, old), old.addr, 0)
