@@ -77,10 +77,12 @@ def main(argv=None):
     ap.add_argument("--machine", required=True, help="platform_machine: aarch64, armv7l, x86_64")
     ap.add_argument("--python", default="3.11", help="python_version for markers")
     ap.add_argument("--extra", action="append", default=[], help="EXTRA or EXTRA:name,name")
+    ap.add_argument("--plus", action="append", default=[], help="one more requirement line")
     ap.add_argument("--setup-cfg", default=os.path.join(REPO, "setup.cfg"))
     args = ap.parse_args(argv)
     extras = dict(parse_extra(e) for e in args.extra)
-    for line in resolve_for(declared(args.setup_cfg, extras), target_environment(args.machine, args.python)):
+    reqs = declared(args.setup_cfg, extras) + [Requirement(line) for line in args.plus]
+    for line in resolve_for(reqs, target_environment(args.machine, args.python)):
         sys.stdout.write(line + "\n")
 
 

@@ -119,10 +119,11 @@ arm_write_wrapper() {
     chmod +x "$ARM_PY_WRAPPER"
 }
 
-# The requirements dusk-edge declares, evaluated for aarch64, plus what the tests under qemu need.
+# The requirements dusk-edge declares, evaluated for aarch64, plus what the tests under qemu need
+# (numpy: dusk_edge/sim/overlay_model.py imports it without setup.cfg declaring it).
 arm_requirements() {
     "$ARM_HOST_PY" "$ARM_REPO/scripts/arm/arm_requirements.py" --machine aarch64 \
-        --extra test:pytest,pytest-timeout,hypothesis,py_ecc --extra hsm
+        --extra test:pytest,pytest-timeout,hypothesis,py_ecc --extra hsm --plus numpy
 }
 
 arm_prepare_site() {

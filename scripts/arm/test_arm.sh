@@ -34,8 +34,11 @@ arm_log "arm64 CPython + aarch64 wheels ready ($((SECONDS - started)) s)"
 stage=$ARM_CACHE/stage
 rm -rf "$stage"
 mkdir -p "$stage"
+# Everything the tests may read (firmware/, scripts/, docs/, ...), minus caches and build output.
+entries=$(ls -A | grep -vxE '\.git|\.venv|\.cache|build|dist|devnet-data|node_modules|\.mpy-build|.*\.egg-info|\.pytest_cache|\.hypothesis')
+# shellcheck disable=SC2086
 tar -C "$ARM_REPO" -cf - --exclude='*.so' --exclude=__pycache__ --exclude=.hypothesis \
-    dusk_edge tests hw setup.cfg pyproject.toml | tar -C "$stage" -xf -
+    --exclude=node_modules $entries | tar -C "$stage" -xf -
 "$ARM_HOST_PY" -m compileall -q -j 0 "$stage" >/dev/null 2>&1 || true
 
 so=$stage/dusk_edge/_speedups.cpython-${ARM_PYVER/./}-aarch64-linux-gnu.so
