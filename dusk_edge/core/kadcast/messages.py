@@ -7,6 +7,8 @@
 # Policy checks that need our own state (network id, version, id-matches-sender) live in peer.py.
 # REPAIR (type 11) is a dusk-edge extension for pull repair (docs/kadcast.md); reference nodes
 # reject it as an unknown type, which is harmless.
+import struct
+
 from dusk_edge.core.errors import DecodeError, LocalProtocolError
 from dusk_edge.core.kadcast.ids import ID_LEN, NONCE_LEN, verify_nonce
 from dusk_edge.core.wire import Buffer
@@ -86,11 +88,8 @@ class Message:
 
 
 def pull_header(buf):
-    node_id = buf.pull_bytes(ID_LEN)
-    nonce = buf.pull_u32()
-    port = buf.pull_u16()
-    network_id = buf.pull_u8()
-    buf.pull_bytes(2)  # reserved: ignored on receipt
+    # one unpack for the fixed 25 bytes: this runs for every datagram
+    node_id, nonce, port, network_id, _reserved = struct.unpack("<16sIHBH", buf.pull_bytes(25))
     if not verify_nonce(node_id, nonce):
         raise DecodeError("nonce fails the proof of work")
     return Header(node_id, nonce, port, network_id)

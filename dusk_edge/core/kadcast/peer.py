@@ -61,6 +61,9 @@ class Peer:
         self._probe_at = {}
         self._rtt = {}
         self._prefix = bytes((m.BROADCAST,)) + self._header_bytes()
+        # header + version: the fixed start of every non-broadcast message we send
+        self._head = m.encode_message(m.Message(m.PING, m.Header(
+            self.id, self.nonce, self.port, c.network_id), version=c.version))[1:]
         self._now = now
         self._bootstrap_at = now
         self._refresh_at = now + c.bucket_ttl
@@ -323,10 +326,17 @@ class Peer:
         return m.encode_message(m.Message(m.PING, h, version=(0, 0, 0)))[1:m.HEADER_LEN]
 
     def _send(self, kind, addr, target=None, peers=None, ray_id=None, blocks=None):
-        h = m.Header(self.id, self.nonce, self.port, self.config.network_id)
-        msg = m.Message(kind, h, version=self.config.version, target=target, peers=peers,
-                        ray_id=ray_id, blocks=blocks)
-        self._out.append((m.encode_message(msg), addr))
+        if kind == m.REPAIR:
+            h = m.Header(self.id, self.nonce, self.port, self.config.network_id)
+            data = m.encode_message(m.Message(kind, h, version=self.config.version,
+                                              ray_id=ray_id, blocks=blocks))
+        elif kind == m.NODES:  # header and version are fixed: only the body is built per send
+            data = bytes((kind,)) + self._head + len(peers).to_bytes(2, "little") + b"".join(peers)
+        elif kind == m.FIND_NODES:
+            data = bytes((kind,)) + self._head + bytes(target)
+        else:
+            data = bytes((kind,)) + self._head
+        self._out.append((data, addr))
         if kind == m.PING or kind == m.FIND_NODES:
             if len(self._probe_at) > 4 * self.config.max_rate_sources:
                 self._probe_at = {}
