@@ -6,7 +6,6 @@ The circuit artifacts are cached under .cache/zk by source hash (a cold run buil
 install, compile, a local powers-of-tau and Groth16 setup). All proofs are made in two node
 processes and snarkjs verifies all cases in one.
 """
-import os
 import random
 
 import pytest
