@@ -4,19 +4,18 @@ import ipaddress
 import logging
 import os
 import random
-import secrets
 
 from py_arkworks_bls12381 import GT, G1Point, G2Point, Scalar
 
 from dusk_edge.boards import detect_board, load_board
 from dusk_edge.config import parse_address
 from dusk_edge.core.consensus.engine import ConsensusEngine
+from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.kadcast.config import KadcastConfig
 from dusk_edge.core.kadcast.peer import Peer
 from dusk_edge.core.ledger.mempool import Mempool
 from dusk_edge.core.ledger.signatures import NativeVerifier
 from dusk_edge.crypto import bls
-from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.crypto.fec import make_fec
 from dusk_edge.genesis import load_genesis
 from dusk_edge.node import NodeCore
@@ -47,7 +46,7 @@ class ConsensusVerifier:
 
     def __init__(self):
         self._verified = {}
-        self._pending = None  # [(memo key, signature point, H0(message) point)] while deferred
+        self._pending = None  # [(memo key, signature point, H0(message), APK)] while deferred
         self._h0_points = {}
 
     def verify_multisig(self, public_keys, message, signature):
@@ -57,7 +56,7 @@ class ConsensusVerifier:
         apk = bls.aggregate_public_keys(key[0])  # malformed input raises CryptoError here
         sig_point = bls.load_signature(key[2])
         if self._pending is not None:
-            self._pending.append((key, sig_point, self._h0(key[1])))
+            self._pending.append((key, sig_point, self._h0(key[1]), apk))
             return True
         ok = GT.pairing_check([sig_point, self._h0(key[1])], [_NEG_G2, apk])
         if ok:
@@ -86,8 +85,8 @@ class ConsensusVerifier:
             return
         if not verify_batch(pending):
             raise RemoteProtocolError("a signature or attestation of the block does not verify")
-        for key, _sig, _h0 in pending:
-            self._remember(key)
+        for check in pending:
+            self._remember(check[0])
 
     def _remember(self, key):
         if len(self._verified) >= self.MEMO_SIZE:
@@ -96,20 +95,25 @@ class ConsensusVerifier:
 
 
 def verify_batch(checks):
-    """One pairing check for [(memo key (pks, msg, sig), signature point, H0 point)] with random
-    64-bit weights, the first fixed to 1 (a forged check passes with probability 2^-64). The
-    points were checked on parsing (subgroup included), so the unchecked multi-exponentiation fits."""
-    weights = [Scalar(1)] + [Scalar(secrets.randbits(64) | 1) for _ in checks[1:]]
-    total_sig = G1Point.multiexp_unchecked([sig_point for _key, sig_point, _h0 in checks], weights)
+    """One pairing check for [(memo key (pks, msg, sig), signature point, H0 point, APK point)]
+    with random 64-bit weights, the first fixed to 1 (a forged check passes with probability
+    2^-64). The points were checked on parsing (subgroup included), so the unchecked
+    multi-exponentiation fits."""
+    noise = os.urandom(8 * len(checks))
+    weights = [Scalar(1)] + [Scalar(int.from_bytes(noise[8 * i:8 * i + 8], "little") | 1)
+                             for i in range(1, len(checks))]
+    total_sig = G1Point.multiexp_unchecked([check[1] for check in checks], weights)
     groups = {}  # the same keys (generator: seed and block signature) share one pairing
-    for (key, _sig, h0_point), weight in zip(checks, weights):
-        points, scalars = groups.setdefault(key[0], ([], []))
-        points.append(h0_point)
-        scalars.append(weight)
+    for (key, _sig, h0_point, apk), weight in zip(checks, weights):
+        group = groups.get(key[0])
+        if group is None:
+            group = groups[key[0]] = ([], [], apk)
+        group[0].append(h0_point)
+        group[1].append(weight)
     g1_side, g2_side = [total_sig], [_NEG_G2]
-    for pks, (points, scalars) in groups.items():
+    for points, scalars, apk in groups.values():
         g1_side.append(G1Point.multiexp_unchecked(points, scalars))
-        g2_side.append(bls.aggregate_public_keys(pks))
+        g2_side.append(apk)
     return GT.pairing_check(g1_side, g2_side)
 
 

@@ -17,7 +17,8 @@ def signed(index, message):
 
 
 def queued(pks, message, signature):
-    return ((tuple(pks), message, signature), bls.load_signature(signature), bls.h0(message))
+    return ((tuple(pks), message, signature), bls.load_signature(signature), bls.h0(message),
+            bls.aggregate_public_keys(pks))
 
 
 def test_verify_batch_holds_for_valid_checks_and_fails_on_any_swap():
