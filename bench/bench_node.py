@@ -25,7 +25,6 @@ RSS_GOAL_MB = 80
 DEVNET_NODES = 5
 DEVNET_WARMUP_BLOCKS = 5
 DEVNET_MEASURE_BLOCKS = 20
-DEVNET_PORT = 9470
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -214,14 +213,14 @@ def wait_final(group, sockets, height, timeout_s):
     raise RuntimeError("devnet did not reach Final height %d: %r" % (height, final_heights(group, sockets)))
 
 
-def start_devnet_processes(base, nodes, pure=False, port=DEVNET_PORT):
-    """(ProcessGroup, {name: socket}, {name: start time}) of a devnet on its own UDP port, so that
+def start_devnet_processes(base, nodes, pure=False):
+    """(ProcessGroup, {name: socket}, {name: start time}) of a devnet on a free UDP port, so that
     it does not collide with a `make run` devnet on the default port."""
     from dusk_edge import devnet
     from dusk_edge.devnet_procs import NodeProcess, ProcessGroup
 
     env = {"DUSK_EDGE_PUREPYTHON": "1" if pure else "0"}
-    prepared = devnet.prepare_devnet(base, nodes, port=port)
+    prepared = devnet.prepare_devnet(base, nodes, port=devnet.find_free_port(nodes + 1))
     group, sockets, started = ProcessGroup(), {}, {}
     for name, config, sock in prepared:
         group.add(NodeProcess(name, config, os.path.join(os.path.dirname(config), "node.log"), env))
