@@ -234,3 +234,31 @@ def test_rebuild_from_stored_state_matches_the_live_pool(monkeypatch):
     rebuilt = ShieldedPool.rebuild(commitments, nullifiers, live.balance)
     assert rebuilt.sub_root() == live.sub_root()
     assert rebuilt.recent_roots == live.recent_roots and len(live.recent_roots) == 4
+
+
+def test_ledger_state_hook_mirrors_and_rolls_back():
+    from dusk_edge.core.ledger.state import State
+    from dusk_edge.zk.ledger_hook import apply_shielded_to_state, pool_from_state
+    from dusk_edge.zk.pool import revert_shielded_tx
+
+    class Profile:
+        chain_id = 0x45
+
+    state, pool, verifier = State(Profile(), None), ShieldedPool(), FakeVerifier()
+    state.begin()
+    apply_shielded_to_state(state, pool, make_tx(pool.tree.root, public_in=9, fee=1), verifier)
+    state.commit()
+    committed_hash, committed_root = state.state_hash(), pool.tree.root
+    assert state.shielded_pool == 8 and len(state.notes) == 2 and len(state.nullifiers) == 2
+    state.begin()
+    undo = apply_shielded_to_state(state, pool, make_tx(pool.tree.root, public_out=3), verifier)
+    assert state.state_hash() != committed_hash
+    state.rollback()
+    revert_shielded_tx(pool, undo)
+    assert state.state_hash() == committed_hash and pool.tree.root == committed_root
+    rebuilt = pool_from_state(state)
+    assert rebuilt.tree.root == pool.tree.root and rebuilt.nullifiers == pool.nullifiers
+    assert rebuilt.balance == 8 and rebuilt.recent_roots == pool.recent_roots
+    with pytest.raises(DoubleSpend):  # the State is untouched when the pool rules refuse
+        apply_shielded_to_state(state, pool, make_tx(pool.tree.root, nf=tuple(pool.nullifiers)), verifier)
+    assert state.state_hash() == committed_hash
