@@ -98,3 +98,19 @@ def test_snarkjs_json_round_trip(setup):
     _, items = setup
     proof, _ = items[0]
     assert zk.Proof.from_snarkjs(proof.to_snarkjs()).to_bytes() == proof.to_bytes()
+
+
+def test_points_outside_the_subgroup_are_rejected():
+    rng = random.Random(4)
+    rejected = {"G1": 0, "G2": 0}
+    for cls, size, name in ((G1Point, 48, "G1"), (G2Point, 96, "G2")):
+        while rejected[name] < 3:
+            raw = bytearray(rng.randbytes(size))
+            raw[0] = (raw[0] & 0x1F) | 0x80  # compressed, not infinity
+            try:
+                cls.from_compressed_bytes_unchecked(bytes(raw))  # x on the curve (not the subgroup)
+            except Exception:
+                continue
+            with pytest.raises(CryptoError):
+                zk._decode_point(cls, bytes(raw), name)
+            rejected[name] += 1
