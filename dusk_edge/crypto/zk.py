@@ -9,8 +9,8 @@ valid when
 `PreparedVerifyingKey` decodes the key once, keeps -gamma, -delta and the constant e(alpha, beta),
 so one verification is an MSM of n+1 points and a 3-pair multi-pairing compared with that constant.
 
-Batch verification with random 128-bit weights r_j (a random linear combination: a batch with an
-invalid proof passes with probability about 2^-128):
+Batch verification with random 128-bit weights r_j, r_1 = 1 (a random linear combination: a batch
+with an invalid proof passes with probability about 2^-128):
 
     prod_j e(r_j A_j, B_j) * e(-(sum r_j) alpha, beta) * e(-sum_j r_j vk_x_j, gamma)
         * e(-sum_j r_j C_j, delta) == 1
@@ -257,12 +257,14 @@ def batch_verify(pvk, items, rng=os.urandom):
         if not isinstance(proof, Proof):
             proof = Proof.from_bytes(proof)
         _check_inputs(pvk, public_inputs)
-        weight = int.from_bytes(rng(16), "big") | 1
+        # the first weight may be 1 (a forged proof still has to guess the others): one G1
+        # multiplication less
+        weight = int.from_bytes(rng(16), "big") | 1 if weighted_a else 1
         weight_sum += weight
         ic_coefficients[0] += weight
         for i, value in enumerate(public_inputs):
             ic_coefficients[i + 1] = (ic_coefficients[i + 1] + weight * value) % R
-        weighted_a.append(proof.a * Scalar(weight))
+        weighted_a.append(proof.a * Scalar(weight) if weight != 1 else proof.a)
         b_points.append(proof.b)
         c_points.append(proof.c)
         c_weights.append(Scalar(weight))
