@@ -12,6 +12,7 @@ This is a single-party development ceremony: whoever runs it could forge proofs.
 runs a multi-party ceremony and puts the resulting key (VerifyingKey.to_bytes) in genesis.
 Proving runs in node (circuits/snarkjs_batch.mjs), many statements per process.
 """
+import fcntl
 import hashlib
 import json
 import os
@@ -131,12 +132,32 @@ def _powers_of_tau():
 
 
 def build(log=None):
-    """The circuit's Artifacts, built (npm install, compile, ceremony) unless already cached."""
-    ensure_npm_packages()
-    final_dir = os.path.join(cache_dir(), "build", circuit_hash())
-    artifacts = Artifacts(final_dir)
+    """The circuit's Artifacts, built (npm install, compile, ceremony) unless already cached.
+
+    A lock file serializes concurrent callers (parallel test runs), so the slow powers-of-tau
+    step runs once and the others wait for its result.
+    """
+    os.makedirs(cache_dir(), exist_ok=True)
+    artifacts = Artifacts(os.path.join(cache_dir(), "build", circuit_hash()))
     if artifacts.complete():
         return artifacts
+    with open(os.path.join(cache_dir(), "build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            ensure_npm_packages()
+            if not artifacts.complete():
+                _build_into(artifacts.directory, log)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return artifacts
+
+
+def _build_into(final_dir, log):
+    for name in os.listdir(cache_dir()):  # left by a killed build; we hold the lock
+        if name.startswith(("ptau-", "build-")):
+            shutil.rmtree(os.path.join(cache_dir(), name), ignore_errors=True)
+    if log:
+        log("powers of tau 2^%d (cached by power; slow the first time)" % PTAU_POWER)
     ptau = _powers_of_tau()
     work = tempfile.mkdtemp(dir=cache_dir(), prefix="build-")
     try:
@@ -157,14 +178,12 @@ def build(log=None):
         _snarkjs("zkey", "export", "verificationkey", staged.zkey, staged.vk_json)
         os.remove(initial)
         os.makedirs(os.path.dirname(final_dir), exist_ok=True)
-        if os.path.exists(final_dir):  # a concurrent build won; use its (equally valid) keys
-            shutil.rmtree(work)
-        else:
-            os.replace(work, final_dir)
+        if os.path.exists(final_dir):  # an incomplete earlier build
+            shutil.rmtree(final_dir)
+        os.replace(work, final_dir)
     finally:
         if os.path.exists(work):
             shutil.rmtree(work, ignore_errors=True)
-    return artifacts
 
 
 def _batch_script():
