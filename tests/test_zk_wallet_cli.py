@@ -60,3 +60,10 @@ def test_wallet_bad_files_are_named(tmp_path):
     assert code == 2 and "not valid JSON" in out
     code, out = run("transfer", "--wallet", str(bad), "--state", str(bad), "zz", "5")
     assert code == 2 and "hex" in out
+
+
+def test_damaged_wallet_file_is_named(tmp_path):
+    wallet = tmp_path / "w.json"
+    wallet.write_text('{"version": 1, "seed": "00"}')
+    code, out = run("address", "--wallet", str(wallet))
+    assert code == 2 and "damaged" in out

@@ -17,7 +17,7 @@ the public debit (the ledger's signed transaction envelope does that on a real n
 import json
 import os
 
-from dusk_edge.core.errors import ConfigError
+from dusk_edge.core.errors import ConfigError, DecodeError
 from dusk_edge.zk import notes
 from dusk_edge.zk.pool import ShieldedPool, apply_shielded_tx, check_shielded_tx
 from dusk_edge.zk.prover import SpendableNote, plan_transaction
@@ -88,6 +88,13 @@ class LocalLedger:
     @classmethod
     def load(cls, path):
         doc = _read_json(path, "ledger state")
+        try:
+            return cls._from_doc(doc)
+        except (KeyError, TypeError, ValueError, DecodeError) as exc:
+            raise ConfigError("ledger state file %s is damaged: %r" % (path, exc)) from None
+
+    @classmethod
+    def _from_doc(cls, doc):
         ledger = cls(bytes.fromhex(doc["vk"]), doc["accounts"])
         ledger.outputs = [(int(c), bytes.fromhex(ct)) for c, ct in doc["outputs"]]
         ledger.nullifier_order = [int(n) for n in doc["nullifiers_in_order"]]
@@ -116,7 +123,10 @@ class Wallet:
     @classmethod
     def load(cls, path):
         doc = _read_json(path, "wallet")
-        return cls(bytes.fromhex(doc["seed"]), doc["account"], doc["notes"], doc["scanned"])
+        try:
+            return cls(bytes.fromhex(doc["seed"]), doc["account"], doc["notes"], doc["scanned"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError("wallet file %s is damaged: %r" % (path, exc)) from None
 
     def scan(self, outputs, spent_nullifiers):
         """Pick up new notes from ``outputs`` [(commitment, ciphertext)], mark spent ones."""
