@@ -157,18 +157,13 @@ def test_a_lying_announcer_is_blocklisted(swarm):
     liar, victim = swarm.peers[7], swarm.peers[8]
     frame = swarm.rng.randbytes(200000)
     cid = ray_id_of(frame)
-    # the liar holds other bytes under the real id (wrong hash) and announces a wrong size too
-    fake = swarm.rng.randbytes(len(frame))
-    liar.held[cid] = HeldContent(fake, 4)
-    victim_id = victim.table.get_by_addr(liar.addr)
-    assert victim_id is not None
-    for size in (len(frame), len(frame) + 5000):
-        if size != len(frame):
-            liar.held[cid] = HeldContent(fake + bytes(5000), 4)
-        msg = em.EdgeMessage(em.ANNOUNCE, liar._header(), cid, height=0, flags=em.FLAG_HAVE,
-                             size=size, summary=b"")
-        swarm.net.call(liar, lambda now: liar._out.append((em.encode_edge_message(msg), victim.addr)))
-    swarm.net.run_until(swarm.net.now + 5000)
+    # the liar announces HAVE for the real id with a wrong size and serves other bytes
+    liar.held[cid] = HeldContent(swarm.rng.randbytes(len(frame) + 5000), 4)
+    msg = em.EdgeMessage(em.ANNOUNCE, liar._header(), cid, height=0, flags=em.FLAG_HAVE,
+                         size=len(frame) + 5000, summary=b"")
+    data = em.encode_edge_message(msg)
+    swarm.net.call(liar, lambda now: liar._out.extend([(data, victim.addr)] * 3))
+    swarm.net.run_until(swarm.net.now + 8000)
     assert liar.addr in victim.blocked
     assert victim.stats["edge_liars_blocked"] >= 1
     assert cid not in victim.held

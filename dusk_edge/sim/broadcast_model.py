@@ -179,6 +179,7 @@ class EdgePullSim(Sim):
         self.stall = stall_ms
         self.refuse_ms = refuse_ms
         self.max_holders = max_holders
+        self.max_events = 2000000
 
     def run(self, size, origin, relay=None):
         self.origin = origin
@@ -199,9 +200,10 @@ class EdgePullSim(Sim):
             self.announce(origin, relay, 128, 0.0)
         handlers = {"announce": self.on_announce, "round": self.on_round, "req": self.on_req,
                     "symbols": self.on_symbols, "refuse": self.on_refuse}
-        while self.heap:
+        while self.heap and self.seq < self.max_events:  # a cap so a pathological run ends
             t, _, kind, args = heapq.heappop(self.heap)
             handlers[kind](t, *args)
+        res.truncated = bool(self.heap)
         return res
 
     # announcements
