@@ -1,0 +1,30 @@
+"""The toolchain's ceremony commands at a tiny size (the real 2^14 run is cached and slow), and the
+circuit hash that keys the artifact cache."""
+import os
+
+import pytest
+
+from dusk_edge.zk import toolchain
+from tests.conftest import require
+
+
+@pytest.mark.timeout(300)
+def test_powers_of_tau_commands_work_at_a_tiny_size(tmp_path, monkeypatch):
+    require("node", "npm")
+    toolchain.ensure_npm_packages()
+    real_modules = toolchain.node_modules()
+    monkeypatch.setenv("DUSK_EDGE_ZK_CACHE", str(tmp_path))
+    os.symlink(real_modules, tmp_path / "node_modules")
+    monkeypatch.setattr(toolchain, "PTAU_POWER", 3)
+    path = toolchain._powers_of_tau()
+    assert path == str(tmp_path / "ptau" / "bls12381_3_final.ptau")
+    assert os.path.getsize(path) > 0
+    assert sorted(os.listdir(tmp_path)) == ["node_modules", "ptau"]  # temporary files removed
+    assert toolchain._powers_of_tau() == path  # cached
+
+
+def test_circuit_hash_follows_the_sources(monkeypatch):
+    before = toolchain.circuit_hash()
+    sources = toolchain.circuit_sources()
+    monkeypatch.setattr(toolchain, "circuit_sources", lambda: dict(sources, **{"transfer.circom": "x"}))
+    assert toolchain.circuit_hash() != before and len(before) == 16
