@@ -25,6 +25,10 @@ from dusk_edge.zk import poseidon
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CIRCUITS_DIR = os.path.join(REPO_ROOT, "circuits")
+# The development ceremony shipped with the repo: phase 1 (circuit-independent) and, per circuit
+# hash, the phase-2 proving key, verifying key and witness generator. Building them takes ~15 CPU
+# minutes; a changed circuit falls back to a fresh phase 2 on the shipped phase 1.
+CEREMONY_DIR = os.path.join(CIRCUITS_DIR, "ceremony")
 CIRCUIT_NAME = "transfer"
 CIRCUIT_SOURCES = ("transfer.circom", "poseidon.circom")
 PTAU_POWER = 14
@@ -115,6 +119,10 @@ class Artifacts:
 
 
 def _powers_of_tau():
+    """The phase-1 ceremony file: the one shipped in circuits/ceremony/, else a cached or new one."""
+    shipped = os.path.join(CEREMONY_DIR, "bls12381_%d_final.ptau" % PTAU_POWER)
+    if os.path.exists(shipped):
+        return shipped
     path = os.path.join(cache_dir(), "ptau", "bls12381_%d_final.ptau" % PTAU_POWER)
     if os.path.exists(path):
         return path
@@ -137,6 +145,9 @@ def build(log=None):
     A lock file serializes concurrent callers (parallel test runs), so the slow powers-of-tau
     step runs once and the others wait for its result.
     """
+    shipped = Artifacts(os.path.join(CEREMONY_DIR, circuit_hash()))
+    if shipped.complete():  # the network's fixed keys for this exact circuit (docs/shielded.md)
+        return shipped
     os.makedirs(cache_dir(), exist_ok=True)
     artifacts = Artifacts(os.path.join(cache_dir(), "build", circuit_hash()))
     if artifacts.complete():
