@@ -119,6 +119,7 @@ class NodeRunner:
         interval = min(self.notifier.watchdog_interval_s or 5.0, 5.0)
         while not self.stopping.is_set():
             self.check_memory()
+            self._guard(self.node.chain.commit_staged)  # a stalled catch-up batch becomes durable
             s = self.node.status(now_ms())
             self.notifier.status("height %d final %d peers %d" % (s["height"], s["final_height"], s["peers"]))
             self.notifier.watchdog()
