@@ -19,7 +19,7 @@ selfcheck: install
 	$(PY) -m dusk_edge selfcheck
 
 test: install-test
-	$(MAKE) --no-print-directory pytest pytest-pure conformance mpy-test
+	$(MAKE) --no-print-directory mpy-test pytest pytest-pure conformance
 	@echo "make test: all stages passed"
 
 pytest:
