@@ -10,17 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dusk_edge.core import _native, accel
-from tests.conftest import missing_component
+from tests.conftest import c_speedups
 
 pytestmark = pytest.mark.twin
 
 
-def speedups():
-    if accel.SPEEDUPS is None:
-        if os.environ.get("DUSK_EDGE_PUREPYTHON"):
-            pytest.skip("pure-twin pass: C speedups disabled on purpose")
-        missing_component("the C speedups are not built")
-    return accel.SPEEDUPS
+speedups = c_speedups
 
 
 def test_every_pure_function_has_a_c_twin():
