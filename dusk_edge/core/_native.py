@@ -71,21 +71,21 @@ def sortition_pick(weights, score):
 
 
 # ---- GF(2^8) (polynomial 0x11d) for the rs erasure code (core/kadcast/rs.py) -------------------
-_GF_EXP = bytearray(512)
-_GF_LOG = bytearray(256)
+GF_EXP = bytearray(512)
+GF_LOG = bytearray(256)
 _GF_ROWS = {}
 
 
 def _gf_init():
     x = 1
     for i in range(255):
-        _GF_EXP[i] = x
-        _GF_LOG[x] = i
+        GF_EXP[i] = x
+        GF_LOG[x] = i
         x <<= 1
         if x & 0x100:
             x ^= 0x11D
     for i in range(255, 512):
-        _GF_EXP[i] = _GF_EXP[i - 255]
+        GF_EXP[i] = GF_EXP[i - 255]
 
 
 _gf_init()
@@ -95,8 +95,8 @@ def _gf_row(c):
     # bytes.translate table multiplying every byte by c: the pure twin's fast path on CPython
     row = _GF_ROWS.get(c)
     if row is None:
-        lc = _GF_LOG[c]
-        row = bytes([0] + [_GF_EXP[lc + _GF_LOG[v]] for v in range(1, 256)])
+        lc = GF_LOG[c]
+        row = bytes([0] + [GF_EXP[lc + GF_LOG[v]] for v in range(1, 256)])
         _GF_ROWS[c] = row
     return row
 
@@ -142,7 +142,7 @@ def gf256_combine(symbols, coefficients, size):
 def _gf_mul(a, b):
     if a == 0 or b == 0:
         return 0
-    return _GF_EXP[_GF_LOG[a] + _GF_LOG[b]]
+    return GF_EXP[GF_LOG[a] + GF_LOG[b]]
 
 
 def gf256_invert(matrix, n):
@@ -162,7 +162,7 @@ def gf256_invert(matrix, n):
             raise ValueError("matrix is singular")
         a[col], a[pivot] = a[pivot], a[col]
         inv[col], inv[pivot] = inv[pivot], inv[col]
-        scale = _GF_EXP[255 - _GF_LOG[a[col][col]]]
+        scale = GF_EXP[255 - GF_LOG[a[col][col]]]
         a[col] = bytearray(_gf_mul(scale, v) for v in a[col])
         inv[col] = bytearray(_gf_mul(scale, v) for v in inv[col])
         for r in range(n):

@@ -9,6 +9,7 @@
 # The hot loops (linear combination of symbols, matrix inversion) are accel.gf256_combine and
 # accel.gf256_invert (C in _speedups.c, pure twin in core/_native.py). Chunk header: docs/rs-chunk.md.
 from dusk_edge.core import accel
+from dusk_edge.core._native import GF_EXP, GF_LOG
 from dusk_edge.core.errors import DecodeError, LocalProtocolError
 from dusk_edge.core.hashes import blake2s_256
 
@@ -21,23 +22,9 @@ MIN_REPAIR = 5
 RAY_ID_LEN = 32
 CHUNK_HEADER_LEN = RAY_ID_LEN + 1 + 4 + 2 + 1 + 1 + 1
 
-_EXP = bytearray(512)
-_LOG = bytearray(256)
-
-
-def _init_tables():
-    x = 1
-    for i in range(255):
-        _EXP[i] = x
-        _LOG[x] = i
-        x <<= 1
-        if x & 0x100:
-            x ^= 0x11D
-    for i in range(255, 512):
-        _EXP[i] = _EXP[i - 255]
-
-
-_init_tables()
+# log/antilog tables of GF(2^8) (polynomial 0x11D): the pure twin builds them once
+_EXP = GF_EXP
+_LOG = GF_LOG
 
 
 def gf_mul(a, b):
