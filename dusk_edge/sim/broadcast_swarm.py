@@ -17,34 +17,15 @@ from dusk_edge.sim.overlay_net import OverlayNet
 class UplinkNet(OverlayNet):
     """OverlayNet with one uplink rate per sender (bits/s; None = unlimited)."""
 
+    charge_lost_datagrams = True
+
     def __init__(self, rng, loss=0.0, min_delay=10, span=90, default_uplink=None):
         OverlayNet.__init__(self, rng, loss, min_delay, span, None)
         self.uplinks = {}
         self.default_uplink = default_uplink
 
-    def _transmit(self, src, out):
-        batches = {}
-        rng, loss = self.rng, self.loss
-        nbytes = 0
-        for data, dst in out:
-            nbytes += len(data)
-            if loss and rng.random() < loss:
-                self.dropped += 1
-                continue
-            batches.setdefault(dst, []).append(data)
-        self.bytes_sent[src] = self.bytes_sent.get(src, 0) + nbytes
-        self.datagrams_sent[src] = self.datagrams_sent.get(src, 0) + len(out)
-        rate = self.uplinks.get(src, self.default_uplink)
-        start = max(self.now, self._uplink_free.get(src, 0))
-        if rate:
-            # the whole call's bytes occupy the uplink, lost datagrams included
-            self._uplink_free[src] = start + nbytes * 8000 // rate
-        for dst, batch in batches.items():
-            if dst not in self.positions:
-                continue
-            if rate:
-                start += sum(len(d) for d in batch) * 8000 // rate
-            self._push(start + self.delay(src, dst), 1, dst, (src, batch))
+    def uplink_of(self, src):
+        return self.uplinks.get(src, self.default_uplink)
 
 
 class Swarm:

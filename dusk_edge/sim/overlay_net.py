@@ -13,6 +13,7 @@ import math
 
 
 class OverlayNet:
+    charge_lost_datagrams = False  # whether a dropped datagram still occupied the sender's uplink
     def __init__(self, rng, loss=0.0, min_delay=10, span=90, uplink_bps=None):
         self.rng = rng
         self.loss = loss
@@ -108,14 +109,23 @@ class OverlayNet:
             batches.setdefault(dst, []).append(data)
         self.bytes_sent[src] = self.bytes_sent.get(src, 0) + nbytes
         self.datagrams_sent[src] = self.datagrams_sent.get(src, 0) + len(out)
+        rate = self.uplink_of(src)
         start = max(self.now, self._uplink_free.get(src, 0))
+        if rate and self.charge_lost_datagrams:
+            # the whole call's bytes occupy the uplink, lost datagrams included
+            self._uplink_free[src] = start + nbytes * 8000 // rate
         for dst, batch in batches.items():
             if dst not in self.positions:
                 continue
-            if self.uplink_bps:
-                start += sum(len(d) for d in batch) * 8000 // self.uplink_bps
-                self._uplink_free[src] = start
+            if rate:
+                start += sum(len(d) for d in batch) * 8000 // rate
+                if not self.charge_lost_datagrams:
+                    self._uplink_free[src] = start
             self._push(start + self.delay(src, dst), 1, dst, (src, batch))
+
+    def uplink_of(self, src):
+        """Uplink rate of ``src`` in bits/s (None: unlimited)."""
+        return self.uplink_bps
 
     def _arm(self, node):
         t = node.get_timer()
