@@ -19,7 +19,7 @@
 #   never sends tree heights itself.
 # RTTs are the ping round trips Peer measures (_rtt). Edge capability is learned from the Version patch flag (EDGE_VERSION_FLAG) of PING/PONG/NODES;
 # non-edge picks of a large-message fan-out get the as-specified FEC chunks instead.
-from dusk_edge.core.errors import DecodeError, LocalProtocolError, RemoteProtocolError
+from dusk_edge.core.errors import LocalProtocolError, RemoteProtocolError
 from dusk_edge.core.kadcast import edge_messages as em
 from dusk_edge.core.kadcast import messages as m
 from dusk_edge.core.kadcast import rs
@@ -277,13 +277,9 @@ class EdgePeer(Peer):
     # ---- inbound edge messages ---------------------------------------------------------------
     def _handle_edge(self, msg, ip, now):
         h = msg.header
-        if h.network_id != self.config.network_id:
-            self.stats["foreign_network"] += 1
+        src = self._checked_source(h, ip)
+        if src is None:
             return
-        if h.id != self._expected_id(ip, h.port):
-            self.stats["bad_id"] += 1
-            raise DecodeError("id does not match the sender's address")
-        src = (ip, h.port)
         if len(self.edge_peers) < 65536:
             self.edge_peers.add(src)
         node = self.table.get_by_addr(src)

@@ -216,15 +216,22 @@ class Peer:
             self.table.insert_or_refresh(node.id, ip, port, now)
         return True
 
-    def _handle(self, msg, ip, now):
-        h = msg.header
+    def _checked_source(self, h, ip):
+        """(ip, port) of a header from our network whose id matches its sender; None for another
+        network (dropped quietly); DecodeError for a spoofed id."""
         if h.network_id != self.config.network_id:
             self.stats["foreign_network"] += 1
-            return
+            return None
         if h.id != self._expected_id(ip, h.port):
             self.stats["bad_id"] += 1
             raise DecodeError("id does not match the sender's address")
-        src = (ip, h.port)
+        return (ip, h.port)
+
+    def _handle(self, msg, ip, now):
+        h = msg.header
+        src = self._checked_source(h, ip)
+        if src is None:
+            return
         if msg.kind == m.BROADCAST:
             node = self.table.get_by_addr(src)
             if node is not None:
