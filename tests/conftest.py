@@ -44,6 +44,24 @@ def c_speedups():
     return accel.SPEEDUPS
 
 
+def assert_no_leaks(calls, warmup=200, rounds=5000):
+    """Each call, looped, leaves no Python objects or allocated blocks behind (C refcount bugs)."""
+    import gc
+    import sys
+
+    for call in calls:
+        for _ in range(warmup):
+            call()
+        gc.collect()
+        before = len(gc.get_objects()), sys.getallocatedblocks()
+        for _ in range(rounds):
+            call()
+        gc.collect()
+        after = len(gc.get_objects()), sys.getallocatedblocks()
+        assert after[0] - before[0] < 50
+        assert after[1] - before[1] < 500
+
+
 @pytest.fixture(params=["c", "pure"])
 def twins(request):
     """Run a test on both accel backends; yields the accel module switched to that backend."""

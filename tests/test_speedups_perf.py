@@ -1,16 +1,14 @@
 """The speedups added after profiling (issue 10): gf256_combine (one Reed-Solomon symbol per call)
 and the SIMD rows under gf256_mul_add agree with their pure twins and with a schoolbook GF(2^8)
 reference, raise the same errors, leak nothing; the rs code decodes through them on both twins."""
-import gc
 import os
-import sys
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dusk_edge.core import _native, accel
-from tests.conftest import c_speedups
+from tests.conftest import assert_no_leaks, c_speedups
 
 pytestmark = pytest.mark.twin
 
@@ -115,14 +113,4 @@ def test_new_c_functions_do_not_leak():
 
     calls = [lambda: c.gf256_combine(symbols, coefficients, 1296), lambda: c.gf256_mul_add(dst, symbols[0], 7),
              lambda: c.gf256_combine(tuple(symbols), bytearray(coefficients), 1296), failing_combine]
-    for call in calls:
-        for _ in range(200):
-            call()
-        gc.collect()
-        before = len(gc.get_objects()), sys.getallocatedblocks()
-        for _ in range(5000):
-            call()
-        gc.collect()
-        after = len(gc.get_objects()), sys.getallocatedblocks()
-        assert after[0] - before[0] < 50
-        assert after[1] - before[1] < 500
+    assert_no_leaks(calls)
