@@ -39,6 +39,17 @@ def status_cmd(socket_path, config_path, as_json):
         return
     for key in ("name", "height", "final_height", "tip_label", "round", "iteration", "peers", "mempool"):
         click.echo("%-14s %s" % (key, status.get(key)))
+    click.echo("%-14s %s" % ("bandwidth", bandwidth_line(status.get("bandwidth") or {})))
+
+
+def bandwidth_line(view):
+    """One line: broadcast mode, bytes up/down, and the edge mode's per-block upload budget use."""
+    line = "%s, sent %.1f MB, received %.1f MB" % (
+        view.get("mode", "?"), view.get("bytes_sent", 0) / 1e6, view.get("bytes_received", 0) / 1e6)
+    if "budget_copies" in view:
+        line += ", upload budget %s copies per block (max used %s%%)" % (
+            view["budget_copies"], view.get("max_budget_used", 0))
+    return line
 
 
 @click.command("init")

@@ -1,7 +1,7 @@
 """Node configuration (TOML). Every error names the field and the allowed values.
 
     [node]     name, data_dir, board ("auto" or a hw/boards name), genesis (preset name or path)
-    [network]  listen "ip:port", public_address, bootstrap ["ip:port", ...], broadcast ("as-specified" | "edge")
+    [network]  listen "ip:port", public_address, bootstrap ["ip:port", ...], broadcast ("as-specified" | "edge" | "auto")
     [keys]     keystore, passphrase_file, passphrase_env, signer ("local" | "remote"), remote_signer
     [status]   socket (relative paths are under data_dir)
     [metrics]  enabled, listen "ip:port"
@@ -25,7 +25,7 @@ SCHEMA = {
         "listen": (str, "0.0.0.0:9000", _ANY),
         "public_address": (str, "", _ANY),
         "bootstrap": (list, [], _ANY),
-        "broadcast": (str, "as-specified", ("as-specified", "edge")),
+        "broadcast": (str, "as-specified", ("as-specified", "edge", "auto")),
     },
     "keys": {
         "keystore": (str, "keys/consensus.key", _ANY),

@@ -12,6 +12,7 @@ from dusk_edge.config import parse_address
 from dusk_edge.core.consensus.engine import ConsensusEngine
 from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.kadcast.config import KadcastConfig
+from dusk_edge.core.kadcast.edge import EdgePeer
 from dusk_edge.core.kadcast.peer import Peer
 from dusk_edge.core.ledger.mempool import Mempool
 from dusk_edge.core.ledger.signatures import NativeVerifier
@@ -117,6 +118,23 @@ def verify_batch(checks):
     return GT.pairing_check(g1_side, g2_side)
 
 
+def broadcast_mode(net, profile):
+    """network.broadcast, with "auto" meaning the profile's mode: as specified on the dusk wire
+    profile, the size-aware edge mode (docs/edge-broadcast.md) on every other profile."""
+    mode = net["broadcast"]
+    if mode == "auto":
+        mode = "as-specified" if profile.name == "dusk" else "edge"
+    return mode
+
+
+def open_peer(net, profile, address, bootstrappers, now):
+    """The node's Kadcast peer: the as-specified Peer or the edge mode's EdgePeer."""
+    kadcast = KadcastConfig(network_id=profile.network_id, auto_propagate=False)
+    peer_class = EdgePeer if broadcast_mode(net, profile) == "edge" else Peer
+    return peer_class(address[0], address[1], make_fec(profile.fec), random.Random(), kadcast,
+                      bootstrappers, now=now)
+
+
 def packed_address(text, field):
     host, port = parse_address(text, field)
     return ipaddress.ip_address(host).packed, port
@@ -177,8 +195,7 @@ def build_node(config, now):
     net = config["network"]
     ip, port = packed_address(net["public_address"] or net["listen"], "network.listen")
     bootstrappers = [packed_address(b, "network.bootstrap") for b in net["bootstrap"]]
-    kadcast = KadcastConfig(network_id=profile.network_id, auto_propagate=False)
-    peer = Peer(ip, port, make_fec(profile.fec), random.Random(), kadcast, bootstrappers, now=now)
+    peer = open_peer(net, profile, (ip, port), bootstrappers, now)
     node = NodeCore(node_cfg["name"], chain, engine, mempool, peer, random.Random())
     node.board = board
     node.signer = signer

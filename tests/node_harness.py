@@ -25,8 +25,9 @@ FUNDED_KEY = "7a19fb2d099a9557f7c10c2efbb8b101d9e0ec85610d5c74a887d1d4fb8d2827" 
 
 
 class InProcessNet:
-    def __init__(self, tmp_path, spec, count=4, loss=0.0, seed=3):
+    def __init__(self, tmp_path, spec, count=4, loss=0.0, seed=3, peer_class=Peer):
         self.spec = spec
+        self.peer_class = peer_class
         self.tmp_path = tmp_path
         self.rng = random.Random(seed)
         self.loss = loss
@@ -48,7 +49,7 @@ class InProcessNet:
         signer = BlsSigner(bytes.fromhex(sk_hex)) if sk_hex else None
         engine = ConsensusEngine(chain, signer, self.verifier, chain.timing, emergency_key=self.spec.emergency_key)
         config = KadcastConfig(network_id=self.spec.profile.network_id, auto_propagate=False, pow_bits=8)
-        peer = Peer(addr[0], addr[1], make_fec(self.spec.profile.fec), random.Random(i), config, bootstrap,
+        peer = self.peer_class(addr[0], addr[1], make_fec(self.spec.profile.fec), random.Random(i), config, bootstrap,
                     now=self.now)
         node = NodeCore("node%d" % i, chain, engine, mempool, peer, random.Random(100 + i))
         self.nodes[addr] = node

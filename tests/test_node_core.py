@@ -38,6 +38,22 @@ def test_nodes_finalize_gossip_a_transfer_and_a_late_node_syncs(tmp_path):
     assert late.counters["sync_requests"] >= 1
 
 
+def test_edge_mode_nodes_finalize_and_report_bandwidth(tmp_path):
+    from dusk_edge.core.kadcast.edge import EdgePeer
+    from dusk_edge.ops.metrics import render_metrics
+
+    spec = load_genesis("devnet")
+    net = InProcessNet(tmp_path, spec, peer_class=EdgePeer)
+    nodes = list(net.nodes.values())
+    assert net.run(lambda: min(n.chain.finality.last_final for n in nodes) >= 3, 60000), heights(net)
+    status = nodes[0].status(net.now)
+    view = status["bandwidth"]
+    assert view["mode"] == "edge" and view["budget_copies"] > 0
+    assert view["bytes_sent"] > 0 and view["bytes_received"] > 0
+    assert nodes[0].peer.stats["edge_relayed"] > 0  # votes left through a relay (origin hiding)
+    assert "dusk_edge_bandwidth_bytes_sent " in render_metrics(status)
+
+
 def test_inventory_and_resource_requests(tmp_path):
     from dusk_edge.core.consensus.messages import TOPIC_GET_RESOURCE, TOPIC_INV
     from dusk_edge.core.sync import messages as sync

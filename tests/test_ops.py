@@ -16,7 +16,7 @@ pytestmark = pytest.mark.twin
 
 
 @pytest.mark.parametrize("doc,field", [
-    ({"network": {"broadcast": "fast"}}, "network.broadcast must be one of as-specified, edge"),
+    ({"network": {"broadcast": "fast"}}, "network.broadcast must be one of as-specified, edge, auto"),
     ({"network": {"listen": "localhost:9000"}}, "network.listen"),
     ({"network": {"listen": "127.0.0.1:70000"}}, "network.listen: port must be 1..65535"),
     ({"network": {"bootstrap": ["127.0.0.1"]}}, "network.bootstrap[0]"),
@@ -39,6 +39,16 @@ def test_config_round_trip_and_relative_paths(tmp_path):
     loaded = load_config(str(path))
     assert loaded["network"]["bootstrap"] == ["127.0.0.2:9000"]
     assert loaded["status"]["socket"] == str(tmp_path / "d" / "node.sock")
+
+
+@pytest.mark.parametrize("setting,profile,expected", [
+    ("auto", "dusk", "as-specified"), ("auto", "devnet", "edge"),
+    ("edge", "dusk", "edge"), ("as-specified", "devnet", "as-specified")])
+def test_broadcast_mode_follows_the_profile_on_auto(setting, profile, expected):
+    from dusk_edge.core.ledger.profile import NetworkProfile
+    from dusk_edge.node_setup import broadcast_mode
+
+    assert broadcast_mode({"broadcast": setting}, getattr(NetworkProfile, profile)()) == expected
 
 
 def test_unreadable_and_malformed_config(tmp_path):
