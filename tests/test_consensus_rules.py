@@ -38,6 +38,20 @@ def test_base_timeout_rounding_and_clamp():
         timeouts.compute_base_timeout([-1], t)
 
 
+def test_timing_follows_the_profile_and_its_genesis_overrides():
+    from dusk_edge.core.ledger.profile import NetworkProfile
+
+    for profile in (NetworkProfile.dusk(), NetworkProfile.devnet()):
+        scaled = timeouts.Timing(profile.time_scale)
+        assert [getattr(timeouts.timing_from_profile(profile), f) for f in timeouts.Timing.__slots__] == \
+            [getattr(scaled, f) for f in timeouts.Timing.__slots__]
+    custom = NetworkProfile("devnet", chain_id=0x41, fec="rs", time_scale=5,
+                            overrides={"max_step_timeout_ms": 6000})
+    timing = timeouts.timing_from_profile(custom)
+    assert timing.max_step_timeout == 6000 and timing.min_step_timeout == 1400
+    assert timeouts.compute_base_timeout([], timing) == 6000
+
+
 def test_step_timeouts_grow_by_increase_up_to_max():
     st = timeouts.StepTimeouts(timeouts.DUSK_TIMING)
     for v in (9000, 9000, 9000):

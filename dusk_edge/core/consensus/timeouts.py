@@ -42,10 +42,23 @@ def devnet_timing(time_scale=5):
     return Timing(time_scale)
 
 
+# Timing field <- NetworkProfile field (already divided by time_scale, genesis overrides applied)
+_PROFILE_FIELDS = (("min_step_timeout", "min_step_timeout_ms"), ("max_step_timeout", "max_step_timeout_ms"),
+                   ("timeout_increase", "timeout_increase_ms"), ("minimum_block_time", "minimum_block_time_ms"),
+                   ("rounding_unit", "timeout_rounding_ms"),
+                   ("emergency_block_time", "min_emergency_block_time_ms"),
+                   ("timestamp_margin", "timestamp_margin_ms"))
+
+
 def timing_from_profile(profile):
-    """A Timing for a NetworkProfile-like object (anything with ``time_scale``), or DUSK_TIMING."""
-    scale = getattr(profile, "time_scale", 1) if profile is not None else 1
-    return Timing(scale)
+    """The Timing of a NetworkProfile: its durations as the profile holds them (so a genesis that
+    overrides one is obeyed); a bare object with only ``time_scale`` gets the scaled defaults."""
+    timing = Timing(getattr(profile, "time_scale", 1) if profile is not None else 1)
+    for field, profile_field in _PROFILE_FIELDS:
+        value = getattr(profile, profile_field, None)
+        if value is not None:
+            setattr(timing, field, value)
+    return timing
 
 
 def compute_base_timeout(elapsed_ms, timing=DUSK_TIMING):
