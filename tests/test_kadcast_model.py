@@ -43,3 +43,33 @@ def test_observer_finds_the_origin_and_the_relay_hides_it():
         assert run.relay_node in t.fastest(origin)
         relayed += guess_origin(run, t) == origin
     assert direct >= 16 and relayed <= 8
+
+
+def test_relay_variants_pick_nested_relays_and_the_aware_observer_inverts_the_choice():
+    t, rng = topo(1000), random.Random(4)
+    observers = set(rng.sample(range(t.n), t.n // 10))
+    honest = [i for i in range(t.n) if i not in observers]
+    naive = aware = 0
+    for _ in range(20):
+        origin, seed, u = rng.choice(honest), rng.getrandbits(32), rng.random()
+        runs = dict((k, Run(t, random.Random(seed), 1024, 0.0, relay=True, relay_k=k, relay_u=u,
+                            observers=observers).broadcast(origin)) for k in (1, 2, 4))
+        for k, run in runs.items():
+            assert run.relay_node == t.fastest(origin, k)[int(u * k)]  # one draw picks in every variant
+            assert origin in t.could_have_chosen(run.relay_node, k)
+        naive += guess_origin(runs[1], t) == origin
+        aware += guess_origin(runs[1], t, relay_aware=True, relay_k=1, rng=rng, exclude=observers) == origin
+    # relaying to the single fastest peer hides nothing from an observer who knows the scheme
+    assert naive <= 4 and aware >= 10
+
+
+def test_fast_first_hop_uses_the_lowest_latency_members_of_each_bucket():
+    t = topo(1000)
+    run = Run(t, random.Random(5), 1024, 0.0, relay=True, relay_k=4, relay_u=0.0, fast_first=True).broadcast(7)
+    start, near = run.relay_node, set()
+    for members in t.tables[start].values():
+        near.update(sorted(members, key=lambda j: t.delay(start, j))[:6])
+    first = [i for i, s in enumerate(run.senders) if s and s[0] == start and run.height[i] < 128]
+    assert first and set(first) <= near
+    s = run.summary()
+    assert s["coverage"] == 1.0 and s["latency_ms_mean"] < s["latency_ms_p99"] <= s["latency_ms_max"]

@@ -11,8 +11,10 @@ symbols) and decodes with the RaptorQ failure curve of RFC 6330 (fails with 1e-2
 1e-4 at K+1, 1e-6 at K+2) or exactly at K for the rs code. Modes: "kadcast" (as specified),
 "nofec" (same tree, only the K source chunks), "flood" (push gossip to `fanout` random table
 members, with the same FEC chunks as Kadcast), and "kadcast" with pull_repair=True (DESIGN.md §3). The relay mitigation of origin
-privacy hands the ray to one random peer among the originator's 8 lowest-latency peers, which
-then starts the tree as if it were the originator.
+privacy hands the ray to one random peer among the originator's ``relay_k`` lowest-latency routing
+table members (Peer.pick_relay ranks the same set by measured round trip), which then starts the
+tree as if it were the originator; fast_first makes the node that starts the tree pick its beta
+members per bucket at random among the 2*beta lowest-latency ones instead of among all.
 """
 import bisect
 import heapq
@@ -45,6 +47,18 @@ class Topology:
         self.tables = [self._table(i, rng, k) for i in range(n)]
         self.flat = [[j for members in t.values() for j in members] for t in self.tables]
         self._fastest = {}
+        self._chose = {}  # relay_k -> relay -> nodes whose relay_k fastest include it
+
+    def could_have_chosen(self, relay, relay_k):
+        """Nodes that have ``relay`` among their ``relay_k`` fastest table members: the origins an
+        observer who knows the scheme and the latency map cannot tell apart."""
+        inverse = self._chose.get(relay_k)
+        if inverse is None:
+            inverse = self._chose[relay_k] = {}
+            for i in range(self.n):
+                for j in self.fastest(i, relay_k):
+                    inverse.setdefault(j, []).append(i)
+        return inverse.get(relay, [])
 
     def _table(self, i, rng, k):
         x, ids, table = self.ids[i], self.ids, {}
@@ -60,6 +74,7 @@ class Topology:
         return self.min_delay + self.span * math.hypot(x1 - x2, y1 - y2) / math.sqrt(2)
 
     def fastest(self, i, count=8):
+        """The ``count`` (<= 16) lowest-latency members of i's routing table, fastest first."""
         got = self._fastest.get(i)
         if got is None:
             got = self._fastest[i] = sorted(self.flat[i], key=lambda j: self.delay(i, j))[:16]
@@ -70,7 +85,8 @@ class Run:
     """One broadcast. Results: coverage, latency and hops per node, datagrams and bytes sent."""
 
     def __init__(self, topo, rng, size, loss, mode="kadcast", beta=3, fanout=8, uplink_bps=None,
-                 scheme="raptorq", pull_repair=False, relay=False, observers=None, relay_k=8):
+                 scheme="raptorq", pull_repair=False, relay=False, observers=None, relay_k=8,
+                 relay_u=None, fast_first=False):
         self.t, self.rng, self.loss = topo, rng, loss
         self.mode, self.beta, self.fanout, self.uplink = mode, beta, fanout, uplink_bps
         self.scheme, self.pull_repair = scheme, pull_repair
@@ -93,6 +109,9 @@ class Run:
         self.seen = {}  # observer -> (arrival, sender, height)
         self.relay = relay
         self.relay_k = relay_k
+        self.relay_u = relay_u  # a uniform draw in [0, 1) picking the relay (pairs variants); None: rng
+        self.fast_first = fast_first
+        self.start = None
         self._heap, self._seq = [], 0
 
     # -- transmissions ------------------------------------------------------------------------
@@ -131,6 +150,12 @@ class Run:
 
     def _forward(self, now, node, height, hop):
         table = self.t.tables[node]
+        if self.fast_first and node == self.start and height == 128:
+            for h, members in table.items():
+                near = sorted(members, key=lambda j: self.t.delay(node, j))[:2 * self.beta]
+                for dst in (near if len(near) <= self.beta else self.rng.sample(near, self.beta)):
+                    self._send(now, node, dst, h, hop + 1)
+            return
         if self.mode == "flood":
             flat = self.t.flat[node]
             for dst in self.rng.sample(flat, min(self.fanout, len(flat))):
@@ -144,12 +169,13 @@ class Run:
     # -- driving ------------------------------------------------------------------------------
     def broadcast(self, origin):
         self.origin = origin
-        start = origin
+        self.start = origin
         self.done[origin] = 0.0
         if self.relay:
-            start = self.rng.choice(self.t.fastest(origin, self.relay_k))
-            self.relay_node = start
-            self._send(0.0, origin, start, 128, 1)  # the hand-over: one unicast copy
+            near = self.t.fastest(origin, self.relay_k)
+            u = self.rng.random() if self.relay_u is None else self.relay_u
+            self.start = self.relay_node = near[int(u * len(near))]
+            self._send(0.0, origin, self.start, 128, 1)  # the hand-over: one unicast copy
         else:
             self._forward(0.0, origin, 128, 0)
         heap = self._heap
@@ -207,21 +233,25 @@ class Run:
     def summary(self):
         n = self.t.n
         got = [d for i, d in enumerate(self.done) if d is not None and i != self.origin]
+        at99 = -(-99 * (n - 1) // 100)  # time until 99% of the other nodes hold the ray
         hops = [self.hops[i] for i, d in enumerate(self.done) if d is not None and i != self.origin]
         return {"coverage": len(got) / (n - 1),
                 "latency_ms_mean": sum(got) / len(got) if got else None,
                 "latency_ms_max": max(got) if got else None,
+                "latency_ms_p99": sorted(got)[at99 - 1] if len(got) >= at99 else None,
                 "hops_mean": sum(hops) / len(hops) if hops else None,
                 "datagrams_per_node": self.datagrams / n,
                 "bytes_per_node": self.datagrams * CHUNK_BYTES / n,
                 "repair_requests": getattr(self, "repairs", 0)}
 
 
-def guess_origin(run, topo, relay_aware=False, relay_k=8):
+def guess_origin(run, topo, relay_aware=False, relay_k=8, rng=None, exclude=()):
     """The observer's guess: subtract the link delay from each first arrival and name the sender
     with the earliest estimated send time (a height-128 hand-over names its sender outright).
-    relay_aware: when the named node may be a relay, pick among nodes that have it among their
-    ``relay_k`` fastest peers."""
+    relay_aware: the observer knows the relay scheme and the latency map, takes the named node
+    for the relay and picks at random (``rng``) among the nodes outside ``exclude`` (its own)
+    that have it among their ``relay_k`` fastest peers: each of them chose it with probability
+    1/relay_k, so they are equally likely (the maximum a posteriori guess)."""
     best = None
     for obs, (arrival, src, height) in run.seen.items():
         if height == 128:
@@ -232,7 +262,7 @@ def guess_origin(run, topo, relay_aware=False, relay_k=8):
     if best is None:
         return None
     if relay_aware:
-        candidates = [i for i in topo.flat[best[1]] if best[1] in topo.fastest(i, relay_k)]
+        candidates = [i for i in topo.could_have_chosen(best[1], relay_k) if i not in exclude]
         if candidates:
-            return run.rng.choice(candidates)
+            return (rng or run.rng).choice(candidates)
     return best[1]
