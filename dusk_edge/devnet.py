@@ -69,8 +69,12 @@ def toml_value(value):
 def render_genesis(doc):
     lines = ["# dusk-edge devnet genesis, written by `dusk-edge devnet` (development keys only)"]
     for key, value in doc.items():
-        if not isinstance(value, list):
+        if not isinstance(value, (list, dict)):
             lines.append("%s = %s" % (key, toml_value(value)))
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            lines.append("\n[%s]" % key)
+            lines.extend("%s = %s" % (k, toml_value(v)) for k, v in value.items())
     for table in ("provisioners", "balances"):
         for row in doc[table]:
             lines.append("\n[[%s]]" % table)
@@ -79,10 +83,16 @@ def render_genesis(doc):
 
 
 def devnet_genesis(count):
-    """The devnet preset with ``count`` provisioners (fixture keys 1..count), unequal stakes."""
+    """The devnet preset with ``count`` provisioners (fixture keys 1..count), unequal stakes, and
+    shielded transfers enabled by the shipped development ceremony's verifying key."""
+    from dusk_edge.zk.toolchain import shipped_verifying_key_bytes
+
     spec = load_genesis("devnet")
     doc = spec.to_dict()
     doc["name"] = "devnet"
+    vk = shipped_verifying_key_bytes()
+    if vk is not None:
+        doc["zk_verifying_keys"] = {"transfer": vk.hex()}
     doc["provisioners"] = []
     for i in range(count):
         pk = bls.public_key(bytes.fromhex(FIXTURE_KEYS[i]))

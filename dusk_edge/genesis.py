@@ -21,7 +21,24 @@ def parse_genesis_toml(text, origin="genesis"):
         raise ConfigError("%s: not valid TOML: %s" % (origin, exc)) from None
     spec = GenesisSpec.from_dict(doc)
     check_genesis_keys(spec)
+    check_zk_keys(spec)
     return spec
+
+
+def check_zk_keys(spec):
+    """A genesis verifying key must decode to valid curve points with the transfer circuit's
+    public-input count (ConfigError); the node builds its TransferVerifier from it."""
+    from dusk_edge.core.errors import CryptoError
+
+    vk = spec.zk_verifying_keys.get("transfer")
+    if vk is None:
+        return
+    from dusk_edge.zk.verifier import TransferVerifier
+
+    try:
+        TransferVerifier(vk)
+    except CryptoError as exc:
+        raise ConfigError("zk_verifying_keys.transfer: not a transfer verifying key (%s)" % exc) from None
 
 
 def check_genesis_keys(spec):
@@ -75,6 +92,7 @@ def summarize_genesis(spec):
         "minimum_block_time_ms": p.minimum_block_time_ms, "provisioners": len(spec.provisioners),
         "accounts": len(spec.balances), "genesis_supply": state.genesis_supply,
         "state_hash": header.state_hash.hex(), "genesis_hash": header.hash.hex(),
+        "shielded": "transfer" in spec.zk_verifying_keys,
     }
 
 

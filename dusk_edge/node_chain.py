@@ -9,6 +9,10 @@ node's own, already verified, data), so a node killed at any moment restarts at 
 Provisioner sets are kept per height for a window of recent blocks: committees of round R are
 drawn from the stakes after block R-1 (§3.7 ContextProvisioners), so verifying a parent's
 attestation needs the set one block further back.
+
+Shielded transactions go through `shielded`, the hook built from the genesis verifying key
+(dusk_edge/zk/ledger_hook.py; None when the genesis enables none): it follows the State through
+every apply, preview and revert.
 """
 import logging
 
@@ -39,8 +43,9 @@ def encode_label(label):
 
 
 class NodeChain:
-    def __init__(self, spec, store, consensus_verifier, ledger_verifier, mempool=None, clock_ms=None):
+    def __init__(self, spec, store, consensus_verifier, ledger_verifier, mempool=None, clock_ms=None, shielded=None):
         self.spec = spec
+        self.shielded = shielded
         self.profile = spec.profile
         self.timing = timing_from_profile(self.profile)
         self.store = store
@@ -110,12 +115,12 @@ class NodeChain:
         block = Block(header, txs, faults).fill_roots()
         try:
             receipt = self.state.preview_block(block, self.ledger_verifier, self.voters_of,
-                                               self._parent_hash_at, self.is_known_fault)
+                                               self._parent_hash_at, self.is_known_fault, self.shielded)
         except RemoteProtocolError as exc:  # a mempool tx went stale: propose without transactions
             LOG.warning("candidate without transactions: %s", exc)
             block = Block(header, [], faults).fill_roots()
             receipt = self.state.preview_block(block, self.ledger_verifier, self.voters_of,
-                                               self._parent_hash_at, self.is_known_fault)
+                                               self._parent_hash_at, self.is_known_fault, self.shielded)
         header.state_hash = receipt.state_hash
         header.seal()
         return block
@@ -127,7 +132,7 @@ class NodeChain:
         try:
             self.check_block(block, tip)
             self.state.preview_block(block, self.ledger_verifier, self.voters_of, self._parent_hash_at,
-                                     self.is_known_fault)
+                                     self.is_known_fault, self.shielded)
         except RemoteProtocolError as exc:
             raise CandidateRejected(str(exc), must_vote=True) from None
 
@@ -187,7 +192,8 @@ class NodeChain:
     def _apply(self, block, now, persist, finality=True):
         h = block.header
         self.state.apply_block(block, self.ledger_verifier, voter_credits=self.voters_of,
-                               parent_hash_at=self._parent_hash_at, is_known_fault=self.is_known_fault)
+                               parent_hash_at=self._parent_hash_at, is_known_fault=self.is_known_fault,
+                               shielded=self.shielded)
         self.headers[h.height] = h
         self.stakes_after[h.height] = self._stake_table()
         for fault in block.faults:
@@ -229,6 +235,12 @@ class NodeChain:
         self.staged_blocks += 1
         if not catching_up or self.staged_blocks >= CATCH_UP_COMMIT_EVERY:
             self.commit_staged()
+
+    def shielded_sync(self, start, limit, nullifiers=()):
+        """Outputs, roots and finality for wallets (ShieldedLedger.sync_info), or None."""
+        if self.shielded is None:
+            return None
+        return self.shielded.sync_info(self.state, start, limit, self.finality.last_final, nullifiers)
 
     def _stake_table(self):
         return [(pk, s.value, s.eligibility) for pk, s in self.state.all_stakes()]

@@ -22,6 +22,7 @@ from dusk_edge.genesis import load_genesis
 from dusk_edge.node import NodeCore
 from dusk_edge.node_chain import NodeChain
 from dusk_edge.store.block_store import BlockStore, store_path
+from dusk_edge.zk.ledger_hook import shielded_hook_from_genesis
 
 LOG = logging.getLogger("dusk_edge.setup")
 _NEG_G2 = -G2Point()
@@ -186,10 +187,11 @@ def build_node(config, now):
     caps = board["caps"]
     os.makedirs(node_cfg["data_dir"], mode=0o700, exist_ok=True)
     store = BlockStore.open(store_path(node_cfg["data_dir"]), board_caps=caps)
+    shielded = shielded_hook_from_genesis(spec)  # None unless the genesis fixes a transfer key
     mempool = Mempool(profile, NativeVerifier(), capacity=caps["mempool_max_txs"],
-                      is_in_ledger=lambda tx_id: store.tx_location(tx_id) is not None)
+                      is_in_ledger=lambda tx_id: store.tx_location(tx_id) is not None, shielded=shielded)
     verifier = ConsensusVerifier()
-    chain = NodeChain(spec, store, verifier, NativeVerifier(), mempool)
+    chain = NodeChain(spec, store, verifier, NativeVerifier(), mempool, shielded=shielded)
     signer = open_signer(config, profile)
     engine = ConsensusEngine(chain, signer, verifier, chain.timing, emergency_key=spec.emergency_key)
     net = config["network"]

@@ -32,7 +32,7 @@ from dusk_edge.zk.tree import NoteTree
 
 TX_VERSION = 1
 PROOF_SIZE = 192
-MAX_ACCOUNT_SIZE = 96
+MAX_ACCOUNT_SIZE = 97  # a ledger AccountKey encoding: scheme byte + up to 96 B of key
 MAX_CIPHERTEXT_SIZE = 512
 ROOT_WINDOW = 128
 _BINDING_TAG = b"dusk-edge/shielded-binding/v1"

@@ -118,6 +118,17 @@ class Artifacts:
         return all(os.path.exists(p) for p in (self.wasm, self.zkey, self.vk_json))
 
 
+def shipped_verifying_key_bytes():
+    """The genesis bytes of the shipped ceremony's verifying key for the current circuit, or
+    None when the circuit changed since the ceremony (devnet genesis uses it; needs no npm)."""
+    from dusk_edge.zk.verifier import verifying_key_bytes_from_snarkjs
+
+    shipped = Artifacts(os.path.join(CEREMONY_DIR, circuit_hash()))
+    if not os.path.exists(shipped.vk_json):
+        return None
+    return verifying_key_bytes_from_snarkjs(shipped.verification_key())
+
+
 def _powers_of_tau():
     """The phase-1 ceremony file: the one shipped in circuits/ceremony/, else a cached or new one."""
     shipped = os.path.join(CEREMONY_DIR, "bls12381_%d_final.ptau" % PTAU_POWER)

@@ -7,6 +7,14 @@
 # Any rejection rolls the journal back, so a block fully applies or changes nothing. The order
 # rewards-then-slashes follows rusk (a reward clears faults, the slash of the same block counts).
 # Transactions carry no VM: each kind costs a fixed gas (GAS_COSTS), the fee is gas * price.
+#
+# Shielded transactions (kind 4, a dusk-edge extension) need a `shielded` hook built by the node
+# from the genesis verifying key (dusk_edge/zk/ledger_hook.py ShieldedLedger, duck-typed here so
+# the core imports no ZK code): verify_block(payloads) batch-checks the proofs before the journal
+# opens; begin(state) / apply(state, payload) / commit() / rollback() keep the hook's pool index
+# in step with the journaled State. Without a hook the kind is refused. The public side is here:
+# public_in leaves the signed sender's account, public_out goes to the receiver, and the payload's
+# fee (paid out of the pool, = gas * gas_price) joins the block's fees.
 from dusk_edge.core.consensus.attestation import RESULT_FAIL, VOTE_INVALID, VOTE_NO_CANDIDATE
 from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.ledger import stakes as stake_rules
@@ -14,6 +22,7 @@ from dusk_edge.core.ledger.faults import check_fault
 from dusk_edge.core.ledger.rewards import compute_reward_split, emission
 from dusk_edge.core.ledger.state import Account
 from dusk_edge.core.ledger.transactions import (
+    KIND_SHIELDED,
     KIND_STAKE,
     KIND_TRANSFER,
     KIND_UNSTAKE,
@@ -25,7 +34,7 @@ from dusk_edge.core.ledger.transactions import (
     signature_checks,
 )
 
-GAS_COSTS = (100000, 150000, 150000, 150000)  # transfer, stake, unstake, withdraw
+GAS_COSTS = (100000, 150000, 150000, 150000, 200000)  # transfer, stake, unstake, withdraw, shielded
 
 
 class InvalidTransaction(RemoteProtocolError):
@@ -54,6 +63,10 @@ class GasTooLow(InvalidTransaction):
 
 class OversizeTransaction(InvalidTransaction):
     pass
+
+
+class ShieldedNotEnabled(InvalidTransaction):
+    """A shielded transaction on a network whose genesis fixes no verifying key."""
 
 
 class InvalidBlock(RemoteProtocolError):
@@ -94,12 +107,43 @@ def check_transaction_static(tx, profile):
         if tx.deposit != 0:
             raise InvalidTransaction("a transfer carries no deposit")
         return
+    if tx.kind == KIND_SHIELDED:
+        check_shielded_static(tx)
+        return
     if tx.receiver != tx.sender or tx.value != 0:
         raise InvalidTransaction("a stake call sends no value to another account")
     if tx.kind == KIND_STAKE and tx.deposit == 0:
         raise InvalidTransaction("a stake deposits the staked amount")
     if tx.kind != KIND_STAKE and tx.deposit != 0:
         raise InvalidTransaction("unstake/withdraw carry no deposit")
+
+
+def check_shielded_static(tx):
+    """The public side of a shielded payload: the proof binds `account`, so the account that pays
+    public_in must be the signing sender and the one credited public_out the receiver."""
+    if tx.value != 0 or tx.deposit != 0:
+        raise InvalidTransaction("a shielded transaction moves value only through its payload")
+    pub = tx.shielded_public()
+    if pub.fee != GAS_COSTS[KIND_SHIELDED] * tx.gas_price:
+        raise InvalidTransaction("shielded fee %d, expected gas %d * price %d"
+                                 % (pub.fee, GAS_COSTS[KIND_SHIELDED], tx.gas_price))
+    if pub.public_in and pub.account != tx.sender.encode():
+        raise InvalidTransaction("public_in must come from the signing sender the proof binds")
+    if pub.public_out:
+        if pub.account != tx.receiver.encode():
+            raise InvalidTransaction("public_out must go to the receiver the proof binds")
+    elif tx.receiver != tx.sender:
+        raise InvalidTransaction("a shielded transaction without public_out names no receiver")
+
+
+def shielded_payloads(block, shielded):
+    """The block's shielded payloads after the hook checked their proofs as one batch."""
+    payloads = [tx.payload for tx in block.transactions if tx.kind == KIND_SHIELDED]
+    if payloads:
+        if shielded is None:
+            raise ShieldedNotEnabled("shielded transactions are not enabled on this network")
+        shielded.verify_block(payloads)
+    return payloads
 
 
 def check_transaction_against(state, tx):
@@ -112,10 +156,20 @@ def check_transaction_against(state, tx):
     return acct
 
 
-def apply_transaction(state, tx, height):
-    """Apply one statically valid, signature-checked tx; returns (gas spent, fee)."""
+def apply_transaction(state, tx, height, shielded=None):
+    """Apply one statically valid, signature-checked tx; returns (gas spent, fee). A shielded
+    one needs the hook, begun on this state, with its proof already verified."""
     acct = check_transaction_against(state, tx)
     gas = GAS_COSTS[tx.kind]
+    if tx.kind == KIND_SHIELDED:
+        if shielded is None:
+            raise ShieldedNotEnabled("shielded transactions are not enabled on this network")
+        pub = tx.shielded_public()
+        shielded.apply(state, tx.payload)
+        state.put_account(Account(tx.sender, acct.balance - pub.public_in, tx.nonce))
+        if pub.public_out:
+            state.credit(tx.receiver, pub.public_out)
+        return gas, pub.fee
     fee = gas * tx.gas_price
     state.put_account(Account(tx.sender, acct.balance - tx.value - tx.deposit - fee, tx.nonce))
     profile = state.profile
@@ -241,24 +295,28 @@ def apply_slashes(state, block, verifier, parent_hash_at, is_known_fault):
 
 
 def apply_block(state, block, verifier, voter_credits=None, check_state_hash=True, parent_hash_at=None,
-                is_known_fault=None, dry_run=False):
+                is_known_fault=None, dry_run=False, shielded=None):
     """Apply `block` to `state` fully, or raise and leave `state` unchanged.
 
     `verifier` has verify_batch([(scheme, key, msg, sig)]) -> index of the first bad one or -1,
     and verify_multisig(pk, msg, sig) -> bool. `voter_credits` is [(pk96, credits)] of the
     block's prev_block_cert, or a callable(block) returning it (sortition's job). With
     `dry_run` the state is rolled back after computing the receipt (a generator fills
-    state_hash from it). Raises InvalidTransaction / InvalidBlock subclasses (RemoteProtocolError).
+    state_hash from it). `shielded` is the hook of shielded transactions (module comment), or None
+    where they are not enabled. Raises InvalidTransaction / InvalidBlock subclasses (RemoteProtocolError).
     """
     check_block_shape(state, block)
     verify_block_signatures(block, verifier)
+    hook = shielded if shielded_payloads(block, shielded) else None
     voters = _resolve_voters(block, voter_credits)
     height = block.header.height
     state.begin()
+    if hook is not None:
+        hook.begin(state)
     try:
         gas_spent = fees = 0
         for tx in block.transactions:
-            gas, fee = apply_transaction(state, tx, height)
+            gas, fee = apply_transaction(state, tx, height, hook)
             gas_spent += gas
             fees += fee
         if gas_spent > state.profile.block_gas_limit:
@@ -272,9 +330,15 @@ def apply_block(state, block, verifier, voter_credits=None, check_state_hash=Tru
             raise StateHashMismatch("state_hash %s, header says %s" % (new_hash.hex(), block.header.state_hash.hex()))
     except Exception:  # noqa: BLE001 - whatever went wrong, the state must not keep half a block
         state.rollback()
+        if hook is not None:
+            hook.rollback()
         raise
     if dry_run:
         state.rollback()
+        if hook is not None:
+            hook.rollback()
     else:
         state.commit()
+        if hook is not None:
+            hook.commit()
     return BlockReceipt(height, gas_spent, fees, split, events, new_hash)

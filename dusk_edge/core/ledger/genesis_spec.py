@@ -11,6 +11,8 @@ REQUIRED = ("chain_id", "network_id", "protocol_version", "fec", "time_scale", "
             "genesis_seed", "genesis_timestamp", "emergency_key", "dusk_fund", "provisioners", "balances")
 OPTIONAL = ("name", "zk_verifying_keys", "overrides", "source", "comment")
 U64_MAX = (1 << 64) - 1
+ZK_KEY_NAMES = ("transfer",)  # shielded transfers (docs/shielded.md); the key enables the kind
+MAX_ZK_KEY_SIZE = 16384
 # every amount is a u64; the whole schedule emits ~5e17 LUX, so 2^63 at genesis keeps all sums in range
 MAX_GENESIS_SUPPLY = 1 << 63
 
@@ -62,7 +64,7 @@ class GenesisSpec:
         self.dusk_fund = dusk_fund
         self.provisioners = provisioners  # [(account_pk96, owner AccountKey, stake, eligible_since)]
         self.balances = balances  # [(AccountKey, amount)]
-        self.zk_verifying_keys = zk_verifying_keys or {}
+        self.zk_verifying_keys = zk_verifying_keys or {}  # name -> verifying key bytes
 
     @classmethod
     def from_dict(cls, doc):
@@ -89,7 +91,7 @@ class GenesisSpec:
                    _hex(doc["emergency_key"], 96, "emergency_key"),
                    parse_account_key(doc["dusk_fund"], "dusk_fund"),
                    _parse_provisioners(doc["provisioners"], profile), _parse_balances(doc["balances"]),
-                   doc.get("zk_verifying_keys"))
+                   _parse_zk_keys(doc.get("zk_verifying_keys", {})))
         supply = sum(a for _, a in spec.balances) + sum(p[2] for p in spec.provisioners)
         if supply > MAX_GENESIS_SUPPLY:
             raise ConfigError("balances: genesis supply %d exceeds %d (room for emission in u64)"
@@ -98,7 +100,7 @@ class GenesisSpec:
 
     def to_dict(self):
         p = self.profile
-        return {
+        doc = {
             "name": self.name, "chain_id": p.chain_id, "network_id": p.network_id,
             "protocol_version": p.protocol_version, "fec": p.fec, "time_scale": p.time_scale,
             "epoch_blocks": p.epoch_blocks, "minimum_stake": p.minimum_stake,
@@ -108,6 +110,29 @@ class GenesisSpec:
                               "eligible_since": since} for pk, owner, stake, since in self.provisioners],
             "balances": [{"account": format_account_key(k), "amount": a} for k, a in self.balances],
         }
+        if self.zk_verifying_keys:
+            doc["zk_verifying_keys"] = dict((n, k.hex()) for n, k in sorted(self.zk_verifying_keys.items()))
+        return doc
+
+
+def _parse_zk_keys(table):
+    """{name: hex} -> {name: bytes}; the curve checks are the CPython loader's (genesis.py)."""
+    if not isinstance(table, dict):
+        raise ConfigError("zk_verifying_keys: must be a table of name = \"<hex>\" (names: %s)"
+                          % ", ".join(ZK_KEY_NAMES))
+    out = {}
+    for name, value in table.items():
+        field = "zk_verifying_keys.%s" % name
+        if name not in ZK_KEY_NAMES:
+            raise ConfigError("%s: unknown key name (allowed: %s)" % (field, ", ".join(ZK_KEY_NAMES)))
+        try:
+            raw = bytes.fromhex(value)
+        except (TypeError, ValueError):
+            raise ConfigError("%s: must be hex, got %r" % (field, str(value)[:40])) from None
+        if not 0 < len(raw) <= MAX_ZK_KEY_SIZE:
+            raise ConfigError("%s: must be 1..%d bytes, got %d" % (field, MAX_ZK_KEY_SIZE, len(raw)))
+        out[name] = raw
+    return out
 
 
 def _parse_provisioners(items, profile):

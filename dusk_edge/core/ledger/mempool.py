@@ -6,6 +6,9 @@
 # `max_nonce_ahead` past the account nonce and held until the gap is filled: `select` only hands
 # out, per sender, the unbroken run that starts at account nonce + 1, highest gas price first
 # across senders. Time is an argument (`now`, ms). Signature checks use the injected verifier.
+# Shielded transactions go through the injected `shielded` hook (pool rules + proof, see
+# execution.py); the nullifiers they spend are reserved so a second spend is refused while the
+# first is pending, and dropped again when a block makes a pending one stale.
 import heapq
 
 from dusk_edge.core.errors import RemoteProtocolError
@@ -13,9 +16,10 @@ from dusk_edge.core.ledger.execution import (
     BadSignature,
     InsufficientBalance,
     NonceMismatch,
+    ShieldedNotEnabled,
     check_transaction_static,
 )
-from dusk_edge.core.ledger.transactions import signature_checks
+from dusk_edge.core.ledger.transactions import KIND_SHIELDED, signature_checks
 
 MAX_NONCE_AHEAD = 64
 
@@ -41,21 +45,26 @@ class MempoolFull(MempoolRejection):
 
 
 class _Entry:
-    __slots__ = ("tx", "tx_id", "sender", "added_at", "seq")
+    __slots__ = ("tx", "tx_id", "sender", "added_at", "seq", "nullifiers")
 
-    def __init__(self, tx, tx_id, sender, added_at, seq):
+    def __init__(self, tx, tx_id, sender, added_at, seq, nullifiers=()):
         self.tx = tx
         self.tx_id = tx_id
         self.sender = sender
         self.added_at = added_at
         self.seq = seq
+        self.nullifiers = nullifiers  # reserved by a shielded transaction
 
 
 class Mempool:
-    def __init__(self, profile, verifier, capacity=None, is_in_ledger=None, max_nonce_ahead=MAX_NONCE_AHEAD):
+    def __init__(self, profile, verifier, capacity=None, is_in_ledger=None, max_nonce_ahead=MAX_NONCE_AHEAD,
+                 shielded=None):
         """`capacity` defaults to profile.mempool_max_txs (take the board's caps.mempool_max_txs);
-        `is_in_ledger(tx_id) -> bool` rejects transactions the chain already holds."""
+        `is_in_ledger(tx_id) -> bool` rejects transactions the chain already holds; `shielded` has
+        check_pending(state, payload, reserved) -> nullifiers and is_stale(state, payload) -> bool."""
         self.profile = profile
+        self.shielded = shielded
+        self.reserved = set()  # nullifiers of pending shielded transactions
         self.verifier = verifier
         self.capacity = capacity if capacity is not None else profile.mempool_max_txs
         self.is_in_ledger = is_in_ledger
@@ -105,6 +114,14 @@ class Mempool:
             raise ReplacementUnderpriced("replacement needs a higher gas price, or the same price and a higher limit")
         if self.verifier.verify_batch(signature_checks(tx)) >= 0:
             raise BadSignature("bad signature")
+        nullifiers = ()
+        if tx.kind == KIND_SHIELDED:
+            if self.shielded is None:
+                raise ShieldedNotEnabled("shielded transactions are not enabled on this network")
+            reserved = self.reserved
+            if old is not None and old.nullifiers:
+                reserved = reserved - set(old.nullifiers)  # a replacement may spend the same notes
+            nullifiers = tuple(self.shielded.check_pending(state, tx.payload, reserved))
         displaced = []
         if old is not None:
             self._remove(old)
@@ -115,12 +132,13 @@ class Mempool:
                 raise MempoolFull("mempool full (%d) and the fee is not above the lowest" % self.capacity)
             self._remove(lowest)
             displaced.append(lowest.tx)
-        self._insert(_Entry(tx, tx_id, sender, now, self._seq))
+        self._insert(_Entry(tx, tx_id, sender, now, self._seq, nullifiers))
         self._seq += 1
         return displaced
 
     def _insert(self, entry):
         self._by_id[entry.tx_id] = entry
+        self.reserved.update(entry.nullifiers)
         nonces = self._by_sender.get(entry.sender)
         if nonces is None:
             nonces = self._by_sender[entry.sender] = {}
@@ -129,6 +147,7 @@ class Mempool:
 
     def _remove(self, entry):
         del self._by_id[entry.tx_id]
+        self.reserved.difference_update(entry.nullifiers)
         nonces = self._by_sender[entry.sender]
         del nonces[entry.tx.nonce]
         if not nonces:
@@ -174,6 +193,10 @@ class Mempool:
             account_nonce = state.account(any_entry.tx.sender).nonce
             for entry in [e for n, e in nonces.items() if n <= account_nonce]:
                 self._remove(entry)
+        if self.shielded is not None and self.reserved:  # a spent nullifier or an expired root
+            for entry in [e for e in self._by_id.values() if e.nullifiers]:
+                if self.shielded.is_stale(state, entry.tx.payload):
+                    self._remove(entry)
 
     def select(self, state, max_txs=None, gas_budget=None):
         """Ready transactions for a candidate block: per sender the unbroken nonce run from the

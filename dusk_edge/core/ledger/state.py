@@ -5,9 +5,11 @@
 #   notes      append-only list of 32-byte note commitments (shielded pool placeholder)
 #   nullifiers set of spent 32-byte nullifiers
 #   totals     genesis supply, emission so far, burned, shielded pool
+#   zk_keys    SHA3 of the genesis zk verifying keys (None on networks without shielded transfers)
 #
 # Each table is an IncrementalMerkleTree; state_hash = SHA3(accounts_root | stakes_root |
-# notes_root | nullifiers_root | SHA3(totals)). Writes go through `_put_*`, which journal the old
+# notes_root | nullifiers_root | SHA3(totals) [| zk_keys]): the keys are fixed in genesis and
+# committed by every state hash, so nodes with another key part ways at the genesis hash. Writes go through `_put_*`, which journal the old
 # value; `begin()` / `commit()` / `rollback()` bracket a block so it either fully applies or leaves
 # no trace (dicts and trees alike). Objects in the tables are never mutated in place.
 from dusk_edge.core.errors import LocalProtocolError
@@ -42,7 +44,7 @@ class Account:
 
 class State:
     __slots__ = ("profile", "height", "tip_hash", "accounts", "stakes", "notes", "nullifiers", "genesis_supply",
-                 "total_emission", "burned", "shielded_pool", "dusk_fund", "_trees", "_journal", "_dirty")
+                 "total_emission", "burned", "shielded_pool", "dusk_fund", "zk_keys", "_trees", "_journal", "_dirty")
 
     def __init__(self, profile, dusk_fund):
         self.profile = profile
@@ -57,6 +59,7 @@ class State:
         self.burned = 0
         self.shielded_pool = 0
         self.dusk_fund = dusk_fund  # AccountKey receiving the fund's 10 %
+        self.zk_keys = None
         self._trees = (IncrementalMerkleTree(), IncrementalMerkleTree(), IncrementalMerkleTree(),
                        IncrementalMerkleTree())
         self._journal = None
@@ -112,7 +115,7 @@ class State:
         buf.push_u8(self.profile.chain_id)  # two networks never share a state_hash (or a genesis hash)
         for v in (self.height, self.genesis_supply, self.total_emission, self.burned, self.shielded_pool):
             buf.push_u64(v)
-        return sha3_256(roots + sha3_256(buf.data))
+        return sha3_256(roots + sha3_256(buf.data) + (self.zk_keys or b""))
 
     def _flush_leaves(self):
         # sorted: new keys get tree slots in this order, and set order differs between processes
@@ -207,17 +210,20 @@ class State:
 
     # blocks ------------------------------------------------------------------------------
     def apply_block(self, block, verifier, voter_credits=None, check_state_hash=True, parent_hash_at=None,
-                    is_known_fault=None):
+                    is_known_fault=None, shielded=None):
         """Apply `block` fully or not at all (see execution.apply_block). Returns a BlockReceipt."""
         from dusk_edge.core.ledger.execution import apply_block
 
-        return apply_block(self, block, verifier, voter_credits, check_state_hash, parent_hash_at, is_known_fault)
+        return apply_block(self, block, verifier, voter_credits, check_state_hash, parent_hash_at, is_known_fault,
+                           False, shielded)
 
-    def preview_block(self, block, verifier, voter_credits=None, parent_hash_at=None, is_known_fault=None):
+    def preview_block(self, block, verifier, voter_credits=None, parent_hash_at=None, is_known_fault=None,
+                      shielded=None):
         """Run `block` without keeping it; the receipt's state_hash is what its header must carry."""
         from dusk_edge.core.ledger.execution import apply_block
 
-        return apply_block(self, block, verifier, voter_credits, False, parent_hash_at, is_known_fault, True)
+        return apply_block(self, block, verifier, voter_credits, False, parent_hash_at, is_known_fault, True,
+                           shielded)
 
 
 def new_state_from_genesis(spec, profile):
@@ -234,4 +240,18 @@ def new_state_from_genesis(spec, profile):
         state.put_stake(account_pk, Stake(owner, value=value, eligibility=eligible_since))
         supply += value
     state.genesis_supply = supply
+    if spec.zk_verifying_keys:
+        state.zk_keys = zk_keys_digest(spec.zk_verifying_keys)
     return state
+
+
+def zk_keys_digest(keys):
+    """SHA3-256 over the genesis verifying keys {name: bytes}, in name order."""
+    buf = Buffer()
+    for name in sorted(keys):
+        raw = name.encode()
+        buf.push_u8(len(raw))
+        buf.push_bytes(raw)
+        buf.push_u32(len(keys[name]))
+        buf.push_bytes(keys[name])
+    return sha3_256(buf.data)

@@ -8,6 +8,8 @@
 #   call        = transfer: nothing
 #               | stake:    account_pk[96] | account_sig[48] | owner_sig[sender's signature size]
 #               | unstake / withdraw: account_pk[96] | amount:u64
+#               | shielded: payload_len:u32 | payload (a ShieldedTx, dusk_edge/zk/pool.py; dusk-edge
+#                 extension kind 4, accepted only on networks whose genesis fixes a verifying key)
 #   signature   = by the sender key over every byte before it (48 BLS, 64 Ed25519, 64 ECDSA r||s)
 #
 # Non-transfer kinds carry receiver = sender and value = 0; a stake moves `deposit` into the stake.
@@ -25,7 +27,15 @@ KIND_TRANSFER = 0
 KIND_STAKE = 1
 KIND_UNSTAKE = 2
 KIND_WITHDRAW = 3
-KIND_NAMES = ("transfer", "stake", "unstake", "withdraw")
+KIND_SHIELDED = 4  # dusk-edge extension (docs/shielded.md), not in PROTOCOL.md's kinds
+KIND_NAMES = ("transfer", "stake", "unstake", "withdraw", "shielded")
+KINDS = (KIND_TRANSFER, KIND_STAKE, KIND_UNSTAKE, KIND_WITHDRAW, KIND_SHIELDED)
+# a ShieldedTx is at most ~1.5 KB (two 512-byte ciphertexts); this bounds junk before any parsing
+MAX_SHIELDED_PAYLOAD = 4096
+# ShieldedTx prefix read by the ledger: version u8 | root, nf0, nf1, cm0, cm1 (32 B each) |
+# public_in, public_out, fee (u64) | account_len u8 | account
+SHIELDED_PAYLOAD_VERSION = 1
+_SHIELDED_AMOUNTS_AT = 1 + 5 * 32
 
 SCHEME_BLS = 0
 SCHEME_ED25519 = 1
@@ -96,12 +106,12 @@ def stake_message(chain_id, account_pk, owner, value):
 class Transaction:
     __slots__ = ("version", "chain_id", "kind", "sender", "receiver", "value", "deposit", "gas_limit",
                  "gas_price", "nonce", "memo", "account_pk", "amount", "account_sig", "owner_sig", "signature",
-                 "_encoded")
+                 "payload", "_encoded", "_shielded")
 
     def __init__(self, chain_id, kind, sender, receiver=None, value=0, deposit=0, gas_limit=0, gas_price=0,
                  nonce=0, memo=b"", account_pk=None, amount=0, account_sig=None, owner_sig=None, signature=None,
-                 version=TX_VERSION):
-        if kind not in (KIND_TRANSFER, KIND_STAKE, KIND_UNSTAKE, KIND_WITHDRAW):
+                 version=TX_VERSION, payload=None):
+        if kind not in KINDS:
             raise LocalProtocolError("unknown transaction kind %r" % (kind,))
         self.version = version
         self.chain_id = chain_id
@@ -119,7 +129,9 @@ class Transaction:
         self.account_sig = account_sig
         self.owner_sig = owner_sig
         self.signature = signature
+        self.payload = bytes(payload) if payload is not None else None
         self._encoded = None
+        self._shielded = None
 
     def __eq__(self, other):
         return isinstance(other, Transaction) and self.encode() == other.encode()
@@ -159,8 +171,19 @@ class Transaction:
         return self.gas_limit * self.gas_price
 
     def spend_limit(self):
-        """What the sender must hold: value + deposit + gas_limit * gas_price."""
+        """What the sender must hold: value + deposit + gas_limit * gas_price; for a shielded
+        transaction only public_in (its fee is paid out of the shielded pool)."""
+        if self.kind == KIND_SHIELDED:
+            return self.shielded_public().public_in
         return self.value + self.deposit + self.gas_limit * self.gas_price
+
+    def shielded_public(self):
+        """The public amounts and account of a shielded payload (ShieldedPublic); DecodeError."""
+        if self._shielded is None:
+            if self.kind != KIND_SHIELDED or self.payload is None:
+                raise LocalProtocolError("not a shielded transaction")
+            self._shielded = parse_shielded_public(self.payload)
+        return self._shielded
 
     def size(self):
         return len(self.encode())
@@ -183,6 +206,37 @@ def push_unsigned(buf, tx):
     elif tx.kind in (KIND_UNSTAKE, KIND_WITHDRAW):
         _push_sized(buf, tx.account_pk, 96, "account_pk")
         buf.push_u64(tx.amount)
+    elif tx.kind == KIND_SHIELDED:
+        if tx.payload is None or len(tx.payload) > MAX_SHIELDED_PAYLOAD:
+            raise LocalProtocolError("a shielded transaction carries a payload of at most %d bytes"
+                                     % MAX_SHIELDED_PAYLOAD)
+        buf.push_u32(len(tx.payload))
+        buf.push_bytes(tx.payload)
+
+
+class ShieldedPublic:
+    """What the ledger reads from a shielded payload: the amounts crossing the pool boundary and
+    the account the proof binds (an AccountKey encoding, or empty)."""
+
+    __slots__ = ("public_in", "public_out", "fee", "account")
+
+    def __init__(self, public_in, public_out, fee, account):
+        self.public_in = public_in
+        self.public_out = public_out
+        self.fee = fee
+        self.account = account
+
+
+def parse_shielded_public(payload):
+    """ShieldedPublic of a ShieldedTx's bytes; the rest (proof, notes) is the hook's to check."""
+    buf = Buffer(bytes(payload))
+    version = buf.pull_u8()
+    if version != SHIELDED_PAYLOAD_VERSION:
+        raise DecodeError("unknown shielded payload version %d" % version)
+    buf.pull_bytes(_SHIELDED_AMOUNTS_AT - 1)
+    public_in, public_out, fee = buf.pull_u64(), buf.pull_u64(), buf.pull_u64()
+    account = buf.pull_bytes(buf.pull_u8())
+    return ShieldedPublic(public_in, public_out, fee, account)
 
 
 def _push_sized(buf, value, size, name):
@@ -203,7 +257,7 @@ def pull_transaction(buf):
         raise DecodeError("unsupported transaction version %d" % version)
     chain_id = buf.pull_u8()
     kind = buf.pull_u8()
-    if kind > KIND_WITHDRAW:
+    if kind > KIND_SHIELDED:
         raise DecodeError("unknown transaction kind %d" % kind)
     sender = pull_account_key(buf)
     receiver = pull_account_key(buf)
@@ -212,18 +266,24 @@ def pull_transaction(buf):
     if memo_len > MAX_TX_SIZE:
         raise DecodeError("memo of %d bytes exceeds the transaction limit %d" % (memo_len, MAX_TX_SIZE))
     memo = buf.pull_bytes(memo_len)
-    account_pk = account_sig = owner_sig = None
+    account_pk = account_sig = owner_sig = payload = None
     amount = 0
     if kind == KIND_STAKE:
         account_pk, account_sig = buf.pull_bytes(96), buf.pull_bytes(48)
         owner_sig = buf.pull_bytes(sender.signature_size())
+    elif kind == KIND_SHIELDED:
+        size = buf.pull_u32()
+        if size > MAX_SHIELDED_PAYLOAD:
+            raise DecodeError("shielded payload of %d bytes exceeds %d" % (size, MAX_SHIELDED_PAYLOAD))
+        payload = buf.pull_bytes(size)
+        parse_shielded_public(payload)
     elif kind != KIND_TRANSFER:
         account_pk, amount = buf.pull_bytes(96), buf.pull_u64()
     signature = buf.pull_bytes(sender.signature_size())
     if buf.position - start > MAX_TX_SIZE:
         raise DecodeError("transaction of %d bytes exceeds %d" % (buf.position - start, MAX_TX_SIZE))
     tx = Transaction(chain_id, kind, sender, receiver, value, deposit, gas_limit, gas_price, nonce, memo,
-                     account_pk, amount, account_sig, owner_sig, signature, version)
+                     account_pk, amount, account_sig, owner_sig, signature, version, payload)
     return tx
 
 

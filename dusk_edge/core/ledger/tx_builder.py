@@ -3,6 +3,7 @@
 # and P256Signer are the CPython signers (imports are lazy so the core stays importable on
 # MicroPython); an HSM-backed signer only needs the same two members.
 from dusk_edge.core.ledger.transactions import (
+    KIND_SHIELDED,
     KIND_STAKE,
     KIND_TRANSFER,
     KIND_UNSTAKE,
@@ -104,3 +105,11 @@ def build_withdraw(owner_signer, account_pk, amount, nonce, chain_id, gas_limit=
     tx = Transaction(chain_id, KIND_WITHDRAW, owner_signer.account_key, None, 0, 0, gas_limit, gas_price, nonce,
                      b"", account_pk, amount)
     return sign_transaction(tx, owner_signer)
+
+
+def build_shielded(signer, payload, nonce, chain_id, receiver=None, gas_limit=200000, gas_price=DEFAULT_GAS_PRICE):
+    """A shielded transaction carrying ShieldedTx bytes; `receiver` gets its public_out. The payload's
+    fee must be GAS_COSTS[KIND_SHIELDED] * gas_price (execution.check_shielded_static)."""
+    tx = Transaction(chain_id, KIND_SHIELDED, signer.account_key, receiver, 0, 0, gas_limit, gas_price, nonce,
+                     b"", payload=payload)
+    return sign_transaction(tx, signer)
