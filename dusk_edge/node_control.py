@@ -3,15 +3,31 @@
 Served on the node's local socket as "console.<method>" commands, so `dusk-edge console` and the
 serial console process (which runs apart from the node and keeps answering if it hangs) speak to
 the real node. Runtime-settable keys are the console's CONFIG_KEYS; values are validated there.
+
+`shielded_commands(control)` adds the wallet's command (docs/shielded.md):
+    -> {"cmd": "shielded_sync", "start": N, "limit": 256, "nullifiers": [hex, ...]}
+    <- outputs (commitment, ciphertext) from note N, recent roots, the final note count, which
+       of the given nullifiers are spent, the pool balance.
 """
 import logging
 
 from dusk_edge.console_api import NodeControl, board_status
 from dusk_edge.core.console.commands import validate_config
-from dusk_edge.core.errors import ConfigError
+from dusk_edge.core.errors import ConfigError, DecodeError
 
 LOG = logging.getLogger("dusk_edge.control")
 EXIT_RESTART = 75  # systemd's Restart=on-failure (and the unit's RestartForceExitStatus) restarts us
+MAX_SYNC_OUTPUTS = 256  # per reply: 256 outputs of ~0.2 KB hex stay far below the 4 MiB reply cap
+MAX_SYNC_NULLIFIERS = 256
+
+
+class ShieldedDisabled(ConfigError):
+    """The node's genesis fixes no transfer verifying key: it has no shielded pool."""
+
+
+def shielded_commands(control):
+    """The wallet's commands for the node's status socket table."""
+    return {"shielded_sync": control.shielded_sync}
 
 
 class RunnerControl(NodeControl):
@@ -116,3 +132,19 @@ class RunnerControl(NodeControl):
             return store.check()
         raise ConfigError("%s %s is not available while the node runs; stop it and use `dusk-edge store`"
                           % (action, " ".join(str(a) for a in args)))
+
+    def shielded_sync(self, start=0, limit=MAX_SYNC_OUTPUTS, nullifiers=()):
+        """Shielded outputs from index ``start`` (at most ``limit``), recent roots, the note count
+        at the last final block and which of ``nullifiers`` (hex) are spent."""
+        if not isinstance(start, int) or not isinstance(limit, int) or start < 0 or limit < 0:
+            raise DecodeError("start and limit must be non-negative integers")
+        if not isinstance(nullifiers, (list, tuple)) or len(nullifiers) > MAX_SYNC_NULLIFIERS:
+            raise DecodeError("nullifiers must be a list of at most %d hex strings" % MAX_SYNC_NULLIFIERS)
+        try:
+            keys = [bytes.fromhex(n) for n in nullifiers]
+        except (TypeError, ValueError):
+            raise DecodeError("nullifiers must be hex") from None
+        info = self.runner.node.chain.shielded_sync(start, min(limit, MAX_SYNC_OUTPUTS), keys)
+        if info is None:
+            raise ShieldedDisabled("this network's genesis enables no shielded transfers")
+        return info

@@ -1,5 +1,5 @@
-"""A shielded wallet (keys + owned notes in a JSON file) and a local ledger state file it runs
-against until the node's socket exists.
+"""A shielded wallet (keys + owned notes in a JSON file), the node it talks to (`NodeLedger`, over
+the node's status socket) and a local ledger state file for running without a node.
 
 Theory of operation. The wallet file holds the 32-byte seed (all keys derive from it, see notes.py)
 and the notes found so far. `Wallet.scan` trial-decrypts every new output ciphertext of the chain
@@ -21,6 +21,7 @@ from dusk_edge.core.errors import ConfigError, DecodeError
 from dusk_edge.zk import notes
 from dusk_edge.zk.pool import ShieldedPool, apply_shielded_tx, check_shielded_tx
 from dusk_edge.zk.prover import SpendableNote, plan_transaction
+from dusk_edge.zk.tree import NoteTree
 from dusk_edge.zk.verifier import TransferVerifier
 
 FILE_VERSION = 1
@@ -105,6 +106,64 @@ class LocalLedger:
 
 
 
+class NodeOutOfStep(ConfigError):
+    """The outputs read from the node do not end on a root the node knows (it moved on: retry)."""
+
+
+class NodeLedger:
+    """A running node seen through its status socket (`query` is ops.status_client.query)."""
+
+    BATCH = 256
+
+    def __init__(self, socket_path, query=None, timeout=10.0):
+        if query is None:
+            from dusk_edge.ops.status_client import query
+        self.socket_path = socket_path
+        self.query = query
+        self.timeout = timeout
+        self.outputs = []  # (commitment, ciphertext), all notes in tree order
+        self.final_total = 0
+        self.spent = set()
+        self.tree = NoteTree()
+        self.pool_balance = 0
+
+    def call(self, cmd, **args):
+        return self.query(self.socket_path, cmd, timeout=self.timeout, **args)
+
+    def sync(self, nullifiers=()):
+        """Fetch every output, the final count and the spent subset of ``nullifiers`` (ints)."""
+        wanted = [notes.field_to_bytes(n).hex() for n in nullifiers]
+        info = self.call("shielded_sync", start=0, limit=self.BATCH, nullifiers=wanted[:self.BATCH])
+        outputs = []
+        spent = set(int(n, 16) for n in info["spent"])
+        for i in range(self.BATCH, len(wanted), self.BATCH):
+            more = self.call("shielded_sync", start=0, limit=0, nullifiers=wanted[i:i + self.BATCH])
+            spent.update(int(n, 16) for n in more["spent"])
+        while True:
+            outputs.extend((int(cm, 16), bytes.fromhex(ct)) for cm, ct in info["outputs"])
+            if len(outputs) >= info["total"] or not info["outputs"]:
+                break
+            info = self.call("shielded_sync", start=len(outputs), limit=self.BATCH)
+        tree = NoteTree()
+        tree.extend([cm for cm, _ in outputs])
+        if notes.field_to_bytes(tree.root).hex() not in info["roots"]:
+            raise NodeOutOfStep("the node's notes changed while syncing; try again")
+        self.outputs, self.tree, self.spent = outputs, tree, spent
+        self.final_total = min(info["final_total"], len(outputs))
+        self.pool_balance = info["pool_balance"]
+        return info
+
+    def final_outputs(self):
+        return self.outputs[:self.final_total]
+
+    def account(self, key_text):
+        return self.call("account", key=key_text)
+
+    def submit(self, tx):
+        """Submit a signed ledger Transaction; returns its id (hex)."""
+        return self.call("submit_tx", tx=tx.encode().hex())
+
+
 class Wallet:
     def __init__(self, seed, account, owned=None, scanned=0):
         self.key = notes.SpendingKey(seed)
@@ -161,17 +220,25 @@ class Wallet:
         return [SpendableNote(self.key.secret, n["value"], int(n["blinding"]), n["position"])
                 for n in chosen], total
 
-    def plan_shield(self, tree, amount, fee=0):
-        return plan_transaction(tree, [], [(self.key.address, amount), (self.key.address, 0)],
-                                public_in=amount + fee, fee=fee, account=self.account.encode())
+    def unspent_nullifiers(self):
+        return [int(n["nullifier"]) for n in self.owned if not n["spent"]]
 
-    def plan_transfer(self, tree, address, amount, fee=0):
+    def plan_shield(self, tree, amount, fee=0, account=None):
+        """``account``: the bytes the proof binds (a ledger AccountKey encoding on a node; the
+        wallet's account name in a local state file)."""
+        account = self.account.encode() if account is None else account
+        return plan_transaction(tree, [], [(self.key.address, amount), (self.key.address, 0)],
+                                public_in=amount + fee, fee=fee, account=account)
+
+    def plan_transfer(self, tree, address, amount, fee=0, account=None):
         spends, total = self._select(amount + fee)
         outputs = [(address, amount), (self.key.address, total - amount - fee)]
-        return plan_transaction(tree, spends, outputs, fee=fee, account=self.account.encode())
+        account = self.account.encode() if account is None else account
+        return plan_transaction(tree, spends, outputs, fee=fee, account=account)
 
     def plan_unshield(self, tree, amount, account, fee=0):
+        """``account``: str (local state file account name) or bytes (AccountKey encoding)."""
         spends, total = self._select(amount + fee)
         outputs = [(self.key.address, total - amount - fee), (self.key.address, 0)]
         return plan_transaction(tree, spends, outputs, public_out=amount, fee=fee,
-                                account=account.encode())
+                                account=account.encode() if isinstance(account, str) else account)
