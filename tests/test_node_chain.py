@@ -26,8 +26,9 @@ FIXTURE = [  # PROTOCOL.md §4 secret keys 1..4: the devnet preset's provisioner
 
 
 class Net:
-    def __init__(self, tmp_path, spec):
+    def __init__(self, tmp_path, spec, make_hook=None):
         self.spec = spec
+        self.make_hook = make_hook
         self.now = spec.genesis_timestamp * 1000 + 60000
         self.queue = []
         self.seq = 0
@@ -36,8 +37,9 @@ class Net:
 
     def make_node(self, path, sk_hex):
         store = BlockStore.open(str(path))
-        mempool = Mempool(self.spec.profile, NativeVerifier())
-        chain = NodeChain(self.spec, store, self.verifier, NativeVerifier(), mempool)
+        shielded = self.make_hook() if self.make_hook is not None else None
+        mempool = Mempool(self.spec.profile, NativeVerifier(), shielded=shielded)
+        chain = NodeChain(self.spec, store, self.verifier, NativeVerifier(), mempool, shielded=shielded)
         signer = BlsSigner(bytes.fromhex(sk_hex))
         engine = ConsensusEngine(chain, signer, self.verifier, chain.timing, emergency_key=self.spec.emergency_key)
         return {"chain": chain, "engine": engine, "store": store, "mempool": mempool, "timer": None}
@@ -114,3 +116,48 @@ def test_devnet_chain_finalizes_includes_a_transfer_and_restarts_from_the_store(
     assert reopened.state.state_hash() == state_hash
     assert reopened.finality.last_final == first.finality.last_final
     assert reopened.state.balance(receiver) == 5 * 10 ** 9
+
+
+@pytest.mark.slow
+def test_shielded_transaction_is_final_on_every_chain_and_survives_a_restart(tmp_path):
+    """The shielded kind through NodeChain: mempool, candidate, validation, acceptance, finality,
+    the wallet's sync view, and the hook rebuilt by replaying the store."""
+    from dusk_edge.core.ledger.execution import GAS_COSTS
+    from dusk_edge.core.ledger.genesis_spec import GenesisSpec
+    from dusk_edge.core.ledger.transactions import KIND_SHIELDED
+    from dusk_edge.core.ledger.tx_builder import build_shielded
+    from dusk_edge.zk.ledger_hook import ShieldedLedger
+    from dusk_edge.zk.pool import ShieldedPool, ShieldedTx
+    from tests.test_ledger_shielded import ProofStandIn
+
+    doc = load_genesis("devnet").to_dict()
+    doc["zk_verifying_keys"] = {"transfer": "ab" * 40}  # the stand-in verifier ignores it
+    spec = GenesisSpec.from_dict(doc)
+    net = Net(tmp_path, spec, lambda: ShieldedLedger(ProofStandIn()))
+    chains = [n["chain"] for n in net.nodes]
+    sender = TxSigner(bytes.fromhex("7a19fb2d099a9557f7c10c2efbb8b101d9e0ec85610d5c74a887d1d4fb8d2827"))
+    fee = GAS_COSTS[KIND_SHIELDED]
+    stx = ShieldedTx(ShieldedPool().tree.root, (5, 6), (7, 8), 10 ** 9 + fee, 0, fee, sender.account_key.encode(),
+                     (b"\x01" * 88, b"\x02" * 88), bytes(192))
+    tx = build_shielded(sender, stx.to_bytes(), 1, spec.profile.chain_id)
+    for node in net.nodes:
+        node["mempool"].add(tx, node["chain"].state, net.now)
+    assert net.run(lambda: min(c.shielded_sync(0, 10)["final_total"] for c in chains) == 2), \
+        [c.state.height for c in chains]
+    views = [c.shielded_sync(0, 10) for c in chains]
+    assert all(v["outputs"] == views[0]["outputs"] and v["pool_balance"] == 10 ** 9 for v in views)
+    assert views[0]["outputs"][1] == [notes_hex(8), "02" * 88]
+    assert all(c.state.shielded_pool == 10 ** 9 and c.state.check_supply() for c in chains)
+    assert all(len(n["mempool"]) == 0 and not n["mempool"].reserved for n in net.nodes)
+
+    first = chains[0]
+    first.store.close()
+    hook = ShieldedLedger(ProofStandIn())
+    reopened = NodeChain(spec, BlockStore.open(str(tmp_path / "n0")), net.verifier, NativeVerifier(), shielded=hook)
+    assert reopened.state.state_hash() == first.state.state_hash()
+    assert reopened.shielded_sync(0, 10)["outputs"] == views[0]["outputs"]
+    assert hook.pool.tree.root == first.shielded.pool.tree.root
+
+
+def notes_hex(value):
+    return value.to_bytes(32, "big").hex()
