@@ -21,6 +21,7 @@ from dusk_edge.zk.ledger_hook import ShieldedLedger
 from dusk_edge.zk.pool import DoubleSpend, InvalidProof, ShieldedTx, UnknownRoot
 from tests.test_ledger_support import VERIFIER, ed_signer, full_cert, genesis_doc, voters_for
 
+pytestmark = pytest.mark.twin
 CHAIN = 0x41
 FEE = execution.GAS_COSTS[KIND_SHIELDED]  # at gas price 1
 ALICE, BOB = ed_signer(0), ed_signer(1)
