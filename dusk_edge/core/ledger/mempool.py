@@ -96,6 +96,8 @@ class Mempool:
         """Admit `tx` or raise a named rejection. Returns the list of transactions it displaced
         (a replaced one and/or the lowest-fee one evicted for room)."""
         check_transaction_static(tx, self.profile)
+        if tx.kind == KIND_SHIELDED and self.shielded is None:
+            raise ShieldedNotEnabled("shielded transactions are not enabled on this network")
         tx_id = tx.tx_id()
         if tx_id in self._by_id:
             raise DuplicateTransaction("already in the mempool")
@@ -116,8 +118,6 @@ class Mempool:
             raise BadSignature("bad signature")
         nullifiers = ()
         if tx.kind == KIND_SHIELDED:
-            if self.shielded is None:
-                raise ShieldedNotEnabled("shielded transactions are not enabled on this network")
             reserved = self.reserved
             if old is not None and old.nullifiers:
                 reserved = reserved - set(old.nullifiers)  # a replacement may spend the same notes
