@@ -44,7 +44,8 @@ def _next_nonce(socket_path, signer, nonce):
     return query(socket_path, "account", key=format_account_key(signer.account_key))["nonce"] + 1
 
 
-def _chain_id(genesis):
+def chain_id_of(genesis):
+    """The chain id of a preset name or genesis TOML (what a transaction signs)."""
     from dusk_edge.genesis import load_genesis
 
     return load_genesis(genesis).profile.chain_id
@@ -75,7 +76,7 @@ def transfer_cmd(socket_path, key_file, genesis, nonce, receiver, amount):
 
     signer = load_account_signer(key_file)
     tx = build_transfer(signer, parse_account_key(receiver, "--to"), amount,
-                        _next_nonce(socket_path, signer, nonce), _chain_id(genesis))
+                        _next_nonce(socket_path, signer, nonce), chain_id_of(genesis))
     _submit(socket_path, tx)
 
 
@@ -92,7 +93,7 @@ def stake_cmd(socket_path, key_file, genesis, nonce, keystore_path, passphrase_f
     owner = load_account_signer(key_file)
     consensus = BlsSigner(unlock_keystore(keystore_path, passphrase_file=passphrase_file,
                                           passphrase_env="DUSK_EDGE_PASSPHRASE").secret_key)
-    tx = build_stake(owner, consensus, amount, _next_nonce(socket_path, owner, nonce), _chain_id(genesis))
+    tx = build_stake(owner, consensus, amount, _next_nonce(socket_path, owner, nonce), chain_id_of(genesis))
     _submit(socket_path, tx)
 
 

@@ -73,14 +73,14 @@ class NodeSession:
         return format_account_key(self.signer.account_key)
 
     def submit(self, plan, receiver=None):
-        from dusk_edge.cli_tx import _chain_id
+        from dusk_edge.cli_tx import chain_id_of
         from dusk_edge.core.ledger.tx_builder import build_shielded
         from dusk_edge.zk.prover import Prover
 
         prover = Prover()
         (stx,) = prover.prove([plan])
         nonce = self.ledger.account(self.account_text())["nonce"] + 1
-        tx = build_shielded(self.signer, stx.to_bytes(), nonce, _chain_id(self.genesis), receiver,
+        tx = build_shielded(self.signer, stx.to_bytes(), nonce, chain_id_of(self.genesis), receiver,
                             gas_price=self.gas_price)
         if self.tx_out is not None:
             with open(self.tx_out, "w") as f:

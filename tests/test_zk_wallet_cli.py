@@ -67,3 +67,18 @@ def test_damaged_wallet_file_is_named(tmp_path):
     wallet.write_text('{"version": 1, "seed": "00"}')
     code, out = run("address", "--wallet", str(wallet))
     assert code == 2 and "damaged" in out
+
+
+def test_node_mode_errors_are_named(tmp_path):
+    wallet = str(tmp_path / "w.json")
+    code, out = run("init", "--wallet", wallet, "--for-node")
+    assert code == 0 and len(out.split()[-1]) == 128
+    missing = str(tmp_path / "no.sock")
+    code, out = run("shield", "--wallet", wallet, "--node", missing, "--fee", "5", "10")
+    assert code == 2 and "--gas-price" in out
+    code, out = run("shield", "--wallet", wallet, "--node", missing, "10")
+    assert code == 2 and "--key-file is required" in out
+    code, out = run("balance", "--wallet", wallet, "--node", missing)
+    assert code != 0 and "NodeUnreachable" in out and "no.sock" in out
+    code, out = run("init", "--wallet", str(tmp_path / "v.json"), "--state", str(tmp_path / "s.json"))
+    assert code == 2 and "--account is required" in out
