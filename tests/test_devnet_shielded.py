@@ -16,7 +16,7 @@ from dusk_edge.core.ledger.execution import GAS_COSTS
 from dusk_edge.core.ledger.transactions import KIND_SHIELDED, decode_transaction
 from dusk_edge.core.ledger.tx_builder import BlsSigner, build_shielded
 from dusk_edge.devnet import FIXTURE_KEYS, find_free_port, start_devnet, wait_for
-from dusk_edge.ops.status_client import query
+from dusk_edge.ops.status_client import NodeUnreachable, query
 from tests.conftest import require
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -32,9 +32,10 @@ def wallet(*args):
 
 
 def sync(sock):
+    """The node's wallet view; None while the node is not up (an error reply fails the test)."""
     try:
         return query(sock, "shielded_sync", timeout=5, start=0, limit=256)
-    except DuskEdgeError:
+    except NodeUnreachable:
         return None
 
 
