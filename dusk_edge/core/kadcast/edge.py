@@ -1,71 +1,89 @@
 # Theory of operation: EdgePeer, the size-aware "edge" broadcast mode (network.broadcast = "edge",
 # docs/edge-broadcast.md), a Peer (peer.py) with the same aioquic-style interface.
 # - Small frames (<= large_threshold) travel exactly as in Kadcast (tree push with FEC), so
-#   as-specified peers interoperate; only the start differs (origin hiding, below).
-# - Large frames: the tree carries a small ANNOUNCE (content id, size, summary, HAVE) instead of the
-#   body. A node that hears HAVE pulls the body (edge_pull.py): REQUESTs for disjoint rs symbol sets
-#   go to every holder it knows, SYMBOLs come back, stalls re-ask (pull repair), refusals reassign
-#   the refused share and their hints add holders. Once decoded and checked against the content id,
-#   the node holds the body, serves it and announces HAVE down its own subtree (heights < its own).
-# - Serving limits: per content at most budget_copies full copies (in datagram bytes) leave this
-#   node, each peer gets at most peer_copies of one content, and REQUESTs per peer are token-bucket
-#   limited. Over budget a node answers REFUSE(busy) with hints (peers it served).
-# - Lies: a HAVE claim (id, size) whose size differs from the body that decodes for that id, or a
-#   body that does not hash to its id, blocklists the peer proven to have made it.
-# - Origin hiding: broadcast(frame, None) hands the message to a relay picked at random among the
-#   relay_pool peers with the lowest measured ping RTT; the relay starts the tree (small: BROADCAST
-#   height 128 so the relay covers all its buckets, which an as-specified relay also does; large:
-#   ANNOUNCE height 128 to an edge relay, which pulls the body and announces it). The originator
-#   never sends tree heights itself.
-# RTTs are the ping round trips Peer measures (_rtt). Edge capability is learned from the Version patch flag (EDGE_VERSION_FLAG) of PING/PONG/NODES;
-# non-edge picks of a large-message fan-out get the as-specified FEC chunks instead.
-from dusk_edge.core.errors import LocalProtocolError, RemoteProtocolError
+#   as-specified peers interoperate; origin hiding hands them to a relay as BROADCAST height 128.
+# - Large frames travel down S "stripe trees" (SplitStream-like, edge_stripes.py): rs symbol (b, e)
+#   belongs to stripe e mod S. ANNOUNCE offers (stripe, height) pairs; the receiver acknowledges
+#   every offered stripe with a REQUEST and wants a stripe only from its first offerer (its parent).
+#   Accepting stripe s at height h, a node offers it at once to one delegate per non-empty bucket
+#   i < h (beta = 1, a random pick per (stripe, bucket), so the trees differ), before any symbol
+#   arrives; symbols then flow down cut-through: each symbol obtained is queued at once to every
+#   subscriber of its stripe, at most once per (subscriber, symbol). A node that decodes checks the
+#   content id, delivers, and regenerates every sent ESI for its subscribers (healing the loss above).
+#   Offers are retried with backoff until acknowledged, then the delegate is replaced. A node without
+#   progress for stall_ms pulls repair (per-block need + bitmap) from its parents and other offerers.
+# - Origin hiding: the originator offers every stripe (role RELAY) to a relay picked among its
+#   relay_pool lowest-RTT edge peers; the relay pulls everything and roots the S trees at S random
+#   edge peers (role ROOT, height 128). The originator never offers tree heights itself.
+# - Limits (server side): per content at most budget_copies x size of SYMBOL bytes leave the node,
+#   at most peer_copies x size to one peer; REQUESTs per peer are token-bucket limited; every
+#   container is capped. Lies: a claim (id, size) that differs from the verified body's size, or a
+#   body from one source that does not hash to its id, blocklists the peer proven to have made it;
+#   with several sources the transfer restarts single-source over the suspects, one at a time.
+# RTTs are the ping round trips Peer measures (_rtt). Edge capability is learned from the Version
+# patch flag (EDGE_VERSION_FLAG); as-specified delegates get Kadcast FEC chunks once we decode.
+from collections import deque
+
+from dusk_edge.core.errors import DecodeError, LocalProtocolError, RemoteProtocolError
 from dusk_edge.core.kadcast import edge_messages as em
 from dusk_edge.core.kadcast import messages as m
 from dusk_edge.core.kadcast import rs
 from dusk_edge.core.kadcast.config import KadcastConfig
-from dusk_edge.core.kadcast.edge_pull import Pull
+from dusk_edge.core.kadcast.edge_stripes import Content, Offer
 from dusk_edge.core.kadcast.peer import BroadcastReceived, Peer
 from dusk_edge.core.kadcast.rs import ray_id_of
+from dusk_edge.core.wire import Buffer
 
 RELAY_HEIGHT = 128                # one above any bucket: the receiver covers buckets 0..127
-MAX_WAITING = 16                  # requests a still-pulling node queues per content
-SYMBOL_DATAGRAM = 1 + m.HEADER_LEN - 1 + rs.CHUNK_HEADER_LEN + rs.SYMBOL_SIZE
+NEVER = 1 << 62
+H = em.HEADER_END                 # start of an edge message body
+CHUNK_LEN = rs.CHUNK_HEADER_LEN + rs.SYMBOL_SIZE
+MAX_CLAIMS = 2                    # sizes tracked per content id (one honest, one lie)
 
 
 class EdgeConfig:
-    """Tunables of the edge mode (times in ms). ``budget_copies``: full copies of one large
-    message a node uploads at most; ``peer_copies``: at most this much of it to one peer."""
-    __slots__ = ("large_threshold", "summary_len", "relay_pool", "relay", "announce_copies",
-                 "gather_ms", "stall_ms", "refuse_ms", "margin_percent", "budget_copies",
-                 "peer_copies", "max_pulls", "max_attempts", "pull_ttl", "request_rate_per_s",
-                 "request_burst", "probe_interval", "probe_batch", "fallback_probes", "max_held")
+    """Tunables of the edge mode (times in ms). ``budget_copies``: SYMBOL bytes one node uploads
+    per large message, in multiples of its size; ``peer_copies``: at most this much to one peer."""
+    __slots__ = ("large_threshold", "summary_len", "relay", "relay_pool", "stripes",
+                 "repair_percent", "offer_retry_ms", "offer_attempts", "stall_ms",
+                 "repair_attempts", "pull_ttl", "content_ttl", "budget_copies", "peer_copies",
+                 "request_rate_per_s", "request_burst", "probe_interval", "probe_batch",
+                 "fallback_probes", "max_contents", "max_subscribers", "max_holders", "uplink_bps",
+                 "pace_slice_ms", "max_queue", "sync_ms")
 
     def __init__(self, **overrides):
         self.large_threshold = 8192
         self.summary_len = 256
         self.relay = True
         self.relay_pool = 8
-        self.announce_copies = 2
-        self.gather_ms = 30
-        self.stall_ms = 400
-        self.refuse_ms = 1000
-        self.margin_percent = 30
-        self.budget_copies = 4
-        self.peer_copies = 1.5
-        self.max_pulls = 32
-        self.max_attempts = 40
+        self.stripes = 16
+        self.repair_percent = 30
+        self.offer_retry_ms = 150
+        self.offer_attempts = 4       # then the delegate is replaced (retries back off x2)
+        self.stall_ms = 500
+        self.repair_attempts = 30
         self.pull_ttl = 60000
+        self.content_ttl = 60000      # a verified body is served this long
+        self.budget_copies = 3
+        self.peer_copies = 1.5
         self.request_rate_per_s = 50
         self.request_burst = 100
         self.probe_interval = 10000
         self.probe_batch = 8
         self.fallback_probes = 3
-        self.max_held = 16
+        self.max_contents = 16
+        self.max_subscribers = 32     # per stripe
+        self.max_holders = 48         # offerers kept per content (a node has up to S parents)
+        self.uplink_bps = 10000000    # SYMBOLs are paced at this rate; control messages go first
+        self.pace_slice_ms = 10       # symbols are released in slices of this many ms of uplink
+        self.max_queue = 20000        # paced symbols waiting (beyond: dropped, budget refunded)
+        self.sync_ms = 300            # undecoded: every sync_ms ask each parent for its lost symbols
         for name, value in overrides.items():
             if name not in self.__slots__:
                 raise LocalProtocolError("edge: unknown setting %r" % name)
             setattr(self, name, value)
+        if not 0 < self.stripes <= em.MAX_STRIPES or not 0 <= self.repair_percent <= 100:
+            raise LocalProtocolError("edge: stripes 1..32 and repair_percent 0..100")
 
 
 class EdgeKadcastConfig(KadcastConfig):
@@ -90,19 +108,11 @@ def edge_kadcast_config(base):
     return config
 
 
-class HeldContent:
-    """A large body this node holds and serves, with its upload accounting."""
-    __slots__ = ("frame", "encoder", "uploaded", "budget", "served_to", "served_full", "symbols")
-
-    def __init__(self, frame, budget_copies):
-        self.frame = frame
-        self.encoder = None
-        self.uploaded = 0
-        _, sizes = rs.layout(len(frame))
-        self.symbols = sum(sizes)
-        self.budget = int(budget_copies * self.symbols * SYMBOL_DATAGRAM)
-        self.served_to = {}
-        self.served_full = []
+def _mask(stripes):
+    out = 0
+    for s in stripes:
+        out |= 1 << s
+    return out
 
 
 class EdgePeer(Peer):
@@ -112,40 +122,53 @@ class EdgePeer(Peer):
                       bootstrappers, nonce, now)
         self.edge = edge or EdgeConfig()
         self.edge_peers = set()
-        self.pulls = {}
-        self.held = {}
+        self.contents = {}            # (content_id, size) -> Content
         self.liars = []
-        self._held_order = []
         self._req_tokens = {}
+        self._headers_ok = {}         # (ip, header bytes) -> checked source (ip, port)
+        self._fresh = []              # offers to send at the end of this step
         self._rtt_probe_at = now
+        self._wake = NEVER
         self._now = now
-        self._edge_head = self._header_bytes()
+        self._sym_prefix = bytes((em.SYMBOL,)) + self._header_bytes()
+        self._queue = deque()         # paced symbols: (datagram, addr, content, stripe or -1)
+        self._pace_at = NEVER         # when the next slice of the queue may leave
         for name in ("bytes_sent", "bytes_received", "edge_announces_sent", "edge_requests_sent",
-                     "edge_symbols_served", "edge_symbols_received", "edge_refused_busy",
-                     "edge_refused_not_held", "edge_requests_limited", "edge_pulls_done",
-                     "edge_pull_rounds", "edge_reassigned", "edge_mismatches", "edge_liars_blocked",
-                     "edge_relayed", "edge_pulls_expired", "edge_unsolicited", "edge_fallback_probes"):
+                     "edge_symbols_sent", "edge_symbol_bytes_sent", "edge_symbols_received",
+                     "edge_symbols_duplicate", "edge_budget_dropped", "edge_peer_cap_dropped",
+                     "edge_refused_busy", "edge_refused_not_held", "edge_requests_limited",
+                     "edge_decoded", "edge_repair_requests_sent", "edge_repair_symbols_served",
+                     "edge_mismatches", "edge_liars_blocked", "edge_relayed", "edge_offers_retried",
+                     "edge_delegates_replaced", "edge_expired", "edge_unsolicited",
+                     "edge_fallback_probes", "edge_legacy_sends", "edge_queue_dropped",
+                     "edge_unsubscribed_dropped"):
             self.stats[name] = 0
 
     # ---- interface -------------------------------------------------------------------------
     def datagrams_to_send(self, now):
+        if self._queue and now >= self._pace_at:
+            self._release(now)
         out = Peer.datagrams_to_send(self, now)
-        self.stats["bytes_sent"] += sum(len(d) for d, _ in out)
+        n = 0
+        for d, _ in out:
+            n += len(d)
+        self.stats["bytes_sent"] += n
         return out
 
     def get_timer(self):
         deadline = Peer.get_timer(self)
-        for t in [self._rtt_probe_at] + [p.next_request_at for p in self.pulls.values()]:
-            if t is not None and (deadline is None or t < deadline):
-                deadline = t
-        return deadline
+        t = self._rtt_probe_at if self._rtt_probe_at < self._wake else self._wake
+        if self._queue and self._pace_at < t:
+            t = self._pace_at
+        return t if deadline is None or t < deadline else deadline
 
     def handle_timer(self, now):
         self._now = now
         Peer.handle_timer(self, now)
         if now >= self._rtt_probe_at:
             self._probe_rtts(now)
-        self._run_pulls(now)
+        if now >= self._wake:
+            self._run_contents(now)
 
     def receive_datagram(self, data, addr, now):
         self._now = now
@@ -162,12 +185,18 @@ class EdgePeer(Peer):
             return
         self.stats["received"] += 1
         try:
-            self._handle_edge(em.decode_edge_message(data), ip, now)
+            if data[0] == em.SYMBOL:
+                src = self._symbol_source(data, ip)
+                if src is not None:
+                    self._on_symbol(data, src, now)
+            else:
+                self._handle_edge(em.decode_edge_message(data), ip, now)
         except RemoteProtocolError:
             self._count_invalid(addr)
+        self._flush_offers(now)
 
     def broadcast(self, frame, height=None, now=0):
-        """Originate (height None) or relay (height h: buckets 0..h) a frame; returns its id."""
+        """Originate (height None) or re-send (height h: buckets 0..h) a frame; returns its id."""
         self._now = now
         if len(frame) <= self.edge.large_threshold:
             relay = self._pick_relay(False) if height is None and self.edge.relay else None
@@ -177,34 +206,53 @@ class EdgePeer(Peer):
         if len(frame) > self.config.max_broadcast_len:
             raise LocalProtocolError("broadcast frame of %d bytes above %d" % (len(frame), self.config.max_broadcast_len))
         cid = ray_id_of(frame)
+        if (cid, len(frame)) in self.contents or self.rays.is_processed(cid):
+            return cid  # already travelling through the stripe trees
         self.rays.mark_processed(cid, now)
-        self._hold(cid, frame)
+        c = self.adopt(cid, frame, now)
+        c.origin = True
         relay = self._pick_relay(True) if height is None and self.edge.relay else None
         if relay is not None:
             self.stats["edge_relayed"] += 1
-            self._send_announce(cid, frame, RELAY_HEIGHT, relay)
+            for s in range(c.stripes):
+                self._offer(c, relay, s, RELAY_HEIGHT, em.ROLE_RELAY, now)
+        elif height is None:
+            c.rooted = True
+            self._start_roots(c, None, now)
         else:
-            top = 127 if height is None else min(height, 127)
-            self._announce_down(cid, frame, range(top + 1))
+            for s in range(c.stripes):
+                self._extend(c, s, min(height, 127) + 1, now)
+        self._flush_offers(now)
         return cid
+
+    def adopt(self, cid, frame, now):
+        """Hold ``frame`` as verified content ``cid`` and serve it (the originator's copy)."""
+        c = self._new_content(cid, len(frame), self.edge.stripes, now)
+        if c is None:
+            raise LocalProtocolError("edge: no room for another content")
+        c.summary = frame[:self.edge.summary_len]
+        self._verified(c, frame, now, deliver=False)
+        return c
 
     def bandwidth(self):
         """Upload budget and bandwidth counters for status/metrics."""
-        held = list(self.held.values())
+        contents = list(self.contents.values())
+        held = [c for c in contents if c.frame is not None]
         return {"mode": "edge", "budget_copies": self.edge.budget_copies,
+                "peer_copies": self.edge.peer_copies,
                 "bytes_sent": self.stats["bytes_sent"], "bytes_received": self.stats["bytes_received"],
-                "held": len(held), "pulls": len(self.pulls),
-                "uploaded_for_held": sum(h.uploaded for h in held),
-                "budget_for_held": sum(h.budget for h in held),
-                "max_budget_used": max([h.uploaded * 100 // max(1, h.budget) for h in held] or [0])}
+                "symbol_bytes_sent": self.stats["edge_symbol_bytes_sent"],
+                "held": len(held), "pulls": len(contents) - len(held),
+                "uploaded_for_held": sum(c.uploaded for c in contents),
+                "budget_for_held": sum(c.budget for c in contents),
+                "max_budget_used": max([c.uploaded * 100 // max(1, c.budget) for c in contents] or [0])}
 
     # ---- origin hiding and latency probes ----------------------------------------------------
     def _handle(self, msg, ip, now):
         Peer._handle(self, msg, ip, now)
-        src = (ip, msg.header.port)
         if msg.version is not None and msg.version[2] & em.EDGE_VERSION_FLAG:
             if len(self.edge_peers) < 65536:
-                self.edge_peers.add(src)
+                self.edge_peers.add((ip, msg.header.port))
 
     def _probe_rtts(self, now):
         alive = self.table.alive_nodes(now)
@@ -233,48 +281,188 @@ class EdgePeer(Peer):
         self.stats["edge_relayed"] += 1
         return ray_id
 
-    # ---- announcing --------------------------------------------------------------------------
-    def _hold(self, cid, frame):
-        if cid not in self.held:
-            self._held_order.append(cid)
-        self.held[cid] = HeldContent(frame, self.edge.budget_copies)
-        while len(self._held_order) > self.edge.max_held:
-            self.held.pop(self._held_order.pop(0), None)
-        return self.held[cid]
+    # ---- contents ----------------------------------------------------------------------------
+    def _new_content(self, cid, size, stripes, now):
+        if len(self.contents) >= self.edge.max_contents:
+            done = [(c.created_at, k) for k, c in self.contents.items() if c.frame is not None]
+            if not done:
+                return None
+            del self.contents[min(done)[1]]
+        c = Content(cid, size, stripes, self.edge.repair_percent, now, self.edge.budget_copies,
+                    self.edge.peer_copies)
+        c.head = bytes(cid) + bytes((rs.SCHEME_TAG, size & 0xFF, (size >> 8) & 0xFF, (size >> 16) & 0xFF,
+                                     size >> 24, rs.SYMBOL_SIZE & 0xFF, rs.SYMBOL_SIZE >> 8, c.num_blocks))
+        self.contents[(cid, size)] = c
+        return c
 
-    def _send_announce(self, cid, frame, height, addr):
-        msg = em.EdgeMessage(em.ANNOUNCE, self._header(), cid, height=height, flags=em.FLAG_HAVE,
-                             size=len(frame), summary=frame[:self.edge.summary_len])
-        data = em.encode_edge_message(msg)
-        for _ in range(self.edge.announce_copies):
-            self._out.append((data, addr))
+    def _schedule(self, t):
+        if t < self._wake:
+            self._wake = t
+
+    def _verified(self, c, frame, now, deliver=True):
+        c.verified(frame)
+        c.suspects = None
+        c.next_repair_at = None
+        c.expires_at = now + self.edge.content_ttl
+        self._schedule(c.expires_at)
+        self.rays.mark_processed(c.cid, now)
+        for key in [k for k in self.contents if k[0] == c.cid and k[1] != c.size]:
+            other = self.contents.pop(key)
+            for liar in other.holders[:]:  # they announced a size this id does not have
+                if liar in other.announcers:
+                    self._blame(liar)
+        parents = {}
+        for s in range(c.stripes):  # tell our parents to stop: ack without want unsubscribes
+            if c.parents[s] is not None:
+                parents[c.parents[s]] = parents.get(c.parents[s], 0) | 1 << s
+        for addr, mask in parents.items():
+            self._send_request(c.cid, c.size, 0, mask, (), addr)
+        if deliver:
+            self.stats["delivered"] += 1
+            self.stats["edge_decoded"] += 1
+            self._events.append(BroadcastReceived(frame, c.first_source, 0, c.cid))
+        masks = {}
+        for s in range(c.stripes):  # regenerate: every subscriber gets every sent ESI of its stripe
+            for sub in c.subs[s]:
+                masks[sub] = masks.get(sub, 0) | 1 << s
+        for sub, mask in masks.items():
+            self._send_keys(c, sub, mask)
+        for addr, height in c.legacy.items():
+            self._send_legacy(c, addr, height)
+
+    def _send_legacy(self, c, addr, height):
+        """An as-specified delegate: the Kadcast FEC chunks of the verified body at ``height``."""
+        if self.fec is None:
+            return
+        encoder = self.rays.served.get(c.cid)
+        if encoder is None or isinstance(encoder, bytes):
+            encoder = self.fec.new_encoder(c.frame, c.cid)
+            self.rays.keep_encoder(c.cid, encoder)
+        self.stats["edge_legacy_sends"] += 1
+        self._send_chunks(encoder.initial_chunks(), height, addr)
+
+    # ---- offers (the tree) -------------------------------------------------------------------
+    def _extend(self, c, s, h, now):
+        """Our height for stripe s rises to h: offer the buckets we did not cover yet."""
+        old = c.heights[s]
+        if h <= old:
+            return
+        c.heights[s] = h
+        low = old if old > 0 else 0
+        for i, bucket in self.table.buckets.items():
+            if low <= i < h and bucket.nodes:
+                self._delegate(c, s, i, bucket.nodes, now)
+
+    def _delegate(self, c, s, i, nodes, now):
+        tried = c.tried.get((s, i), ())
+        parent = c.parents[s]
+        edge, legacy = [], []
+        for n in nodes:
+            a = n.addr
+            if a in tried or a == parent or a in self.blocked:
+                continue
+            (edge if a in self.edge_peers else legacy).append(a)
+        if edge:
+            self._offer(c, self.rng.choice(edge), s, i, em.ROLE_TREE, now)
+        elif legacy and not tried:
+            addr = self.rng.choice(legacy)
+            if c.legacy.get(addr, -1) < i and len(c.legacy) < 128:
+                c.legacy[addr] = i
+                if c.frame is not None:
+                    self._send_legacy(c, addr, i)
+
+    def _start_roots(self, c, exclude, now):
+        """Root the S stripe trees at S distinct random edge peers (fewer: some get several)."""
+        pool = [n.addr for n in self.table.alive_nodes(now)
+                if n.addr in self.edge_peers and n.addr != exclude and n.addr not in self.blocked]
+        if not pool:  # nobody to root at: be every tree's root ourselves
+            for s in range(c.stripes):
+                self._extend(c, s, RELAY_HEIGHT, now)
+            return
+        picks = self.rng.sample(pool, c.stripes) if len(pool) >= c.stripes else pool
+        for s in range(c.stripes):
+            self._offer(c, picks[s % len(picks)], s, RELAY_HEIGHT, em.ROLE_ROOT, now)
+
+    def _offer(self, c, addr, s, h, role, now):
+        key = (addr, role)
+        off = c.offers.get(key)
+        if off is None:
+            off = c.offers[key] = Offer(addr, role, now)
+        off.pairs[s] = h
+        off.next_at = now
+        self._fresh.append(c)
+
+    def _flush_offers(self, now):
+        if not self._fresh:
+            return
+        fresh, self._fresh = self._fresh, []
+        seen = set()
+        for c in fresh:
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            for off in c.offers.values():
+                if off.next_at <= now and off.pairs:
+                    self._send_offer(c, off, now)
+
+    def _send_offer(self, c, off, now):
+        off.attempts += 1
+        rtt = self._rtt.get(off.addr, 0)
+        off.next_at = now + max(self.edge.offer_retry_ms, 2 * rtt) * (1 << (off.attempts - 1))
+        self._schedule(off.next_at)
+        msg = em.EdgeMessage(em.ANNOUNCE, self._header(), c.cid, c.size, c.stripes, off.role,
+                             sorted(off.pairs.items()), c.summary[:self.edge.summary_len])
+        self._out.append((em.encode_edge_message(msg), off.addr))
         self.stats["edge_announces_sent"] += 1
 
-    def _announce_down(self, cid, frame, heights):
-        legacy = None
-        for height in heights:
-            bucket = self.table.buckets.get(height)
-            if bucket is None or not bucket.nodes:
+    def _retry_offers(self, c, now):
+        for key in list(c.offers):
+            off = c.offers[key]
+            if off.next_at > now:
+                self._schedule(off.next_at)
                 continue
-            nodes = bucket.nodes
-            picks = nodes if len(nodes) <= self.config.beta else self.rng.sample(nodes, self.config.beta)
-            for node in picks:
-                if node.addr in self.edge_peers:
-                    self._send_announce(cid, frame, height, node.addr)
-                    continue
-                if legacy is None:  # an as-specified peer: the Kadcast FEC chunks, as a Peer would
-                    encoder = self.fec.new_encoder(frame, cid)
-                    self.rays.keep_encoder(cid, encoder)
-                    legacy = encoder.initial_chunks()
-                self._send_chunks(legacy, height, node.addr)
-
-    def _header(self):
-        return m.Header(self.id, self.nonce, self.port, self.config.network_id)
-
-    def _send_edge(self, msg, addr):
-        self._out.append((em.encode_edge_message(msg), addr))
+            if off.attempts < self.edge.offer_attempts:
+                self.stats["edge_offers_retried"] += 1
+                self._send_offer(c, off, now)
+                continue
+            del c.offers[key]  # dead or unreachable: give its stripes to someone else
+            self.stats["edge_delegates_replaced"] += 1
+            for s, h in off.pairs.items():
+                tried = c.tried.setdefault((s, h), [])
+                if len(tried) < 8:
+                    tried.append(off.addr)
+                if off.role == em.ROLE_TREE:
+                    bucket = self.table.buckets.get(h)
+                    if bucket is not None and bucket.nodes:
+                        self._delegate(c, s, h, bucket.nodes, now)
+                else:
+                    pool = [n.addr for n in self.table.alive_nodes(now) if n.addr in self.edge_peers
+                            and n.addr not in tried and n.addr not in self.blocked]
+                    if pool:
+                        self._offer(c, self.rng.choice(pool), s, h, off.role, now)
+        self._flush_offers(now)
 
     # ---- inbound edge messages ---------------------------------------------------------------
+    def _symbol_source(self, data, ip):
+        """The checked (ip, port) of a SYMBOL's header, cached per (ip, header bytes)."""
+        hkey = (ip, data[1:H])
+        src = self._headers_ok.get(hkey)
+        if src is None:
+            if len(data) < H:
+                raise DecodeError("truncated edge header")
+            buf = Buffer(data)
+            buf.pull_u8()
+            src = self._checked_source(m.pull_header(buf), ip)
+            if src is None:
+                return None
+            if len(self._headers_ok) > 4096:
+                self._headers_ok = {}
+            self._headers_ok[hkey] = src
+        node = self.table.get_by_addr(src)
+        if node is not None and self._now - node.seen_at > 1000:  # symbols come in streams
+            self.table.insert_or_refresh(node.id, src[0], src[1], self._now)
+        return src
+
     def _handle_edge(self, msg, ip, now):
         h = msg.header
         src = self._checked_source(h, ip)
@@ -289,92 +477,118 @@ class EdgePeer(Peer):
             self._on_announce(msg, src, now)
         elif msg.kind == em.REQUEST:
             self._on_request(msg, src, now)
-        elif msg.kind == em.SYMBOL:
-            self._on_symbol(msg, src, now)
         else:
             self._on_refuse(msg, src, now)
 
     def _on_announce(self, msg, src, now):
         cid, size = msg.content_id, msg.size
-        if cid in self.held or self.rays.is_processed(cid) or size > self.config.max_broadcast_len:
-            return
-        key = (cid, size)
-        pull = self.pulls.get(key)
-        if pull is None:
-            if len(self.pulls) >= self.edge.max_pulls:
+        ack = _mask(s for s, _ in msg.offers)
+        c = self.contents.get((cid, size))
+        if c is None:
+            claims = sum(1 for k in self.contents if k[0] == cid)
+            if self.rays.is_processed(cid) and not claims or claims >= MAX_CLAIMS:
+                self._send_request(cid, size, 0, ack, (), src)  # we have it (or too many claims)
                 return
-            pull = self.pulls[key] = Pull(cid, size, msg.summary, msg.height, now, src)
-            pull.next_request_at = now + self.edge.gather_ms
-        if msg.height > pull.height:
-            pull.height = msg.height
-        if msg.flags & em.FLAG_HAVE:
-            pull.add_holder(src)
-            pull.add_announcer(src)
+            c = self._new_content(cid, size, msg.stripes, now)
+            if c is None:
+                return
+            c.summary = msg.summary
+            c.first_source = src
+            c.next_repair_at = now + 2 * self.edge.stall_ms
+            c.next_sync_at = now + self.edge.sync_ms
+            self._schedule(c.next_repair_at)
+        elif msg.stripes != c.stripes:
+            return
+        c.add_holder(src, self.edge.max_holders)
+        if src not in c.announcers and len(c.announcers) < self.edge.max_holders:
+            c.announcers.append(src)
+        want = 0
+        for s, h in msg.offers:
+            if msg.role != em.ROLE_TREE:
+                h = RELAY_HEIGHT
+            parent = c.parents[s]
+            if c.frame is None and (parent is None or parent == src) and src in c.holder_set:
+                c.parents[s] = src
+                want |= 1 << s
+            if msg.role != em.ROLE_RELAY:
+                self._extend(c, s, h, now)
+        if msg.role == em.ROLE_RELAY and not c.rooted:
+            c.rooted = True
+            self._start_roots(c, src, now)
+        self._send_request(cid, size, want, ack, (), src)
 
-    def _on_refuse(self, msg, src, now):
-        for pull in self.pulls.values():
-            if pull.content_id != msg.content_id or src not in pull.outstanding:
-                continue
-            pull.refused[src] = now
-            if pull.suspects and pull.suspects[0] == src:
-                pull.forget_holder(src)
-                pull.reset_decoder()
-            if msg.reason == em.REFUSE_BUSY:
-                self.stats["edge_refused_busy"] += 1
-            else:
-                self.stats["edge_refused_not_held"] += 1
-            for info in msg.hints:
-                addr = (bytes(info.ip), info.port)
-                if addr != self.addr and addr not in self.blocked:
-                    pull.add_holder(addr)
-            self._reassign(pull, src, now)
+    def _send_request(self, cid, size, want, ack, repairs, addr):
+        msg = em.EdgeMessage(em.REQUEST, self._header(), cid, size, want=want, ack=ack, repairs=repairs)
+        self._out.append((em.encode_edge_message(msg), addr))
+        self.stats["edge_requests_sent"] += 1
 
-    def _on_symbol(self, msg, src, now):
-        ray_id, key, block, esi, symbol = rs.pull_chunk(msg.chunk)
-        size = key[1] | key[2] << 8 | key[3] << 16 | key[4] << 24
-        pull = self.pulls.get((ray_id, size))
-        if pull is None or src not in pull.outstanding:
+    def _on_symbol(self, data, src, now):
+        n = len(data)
+        if n < H + rs.CHUNK_HEADER_LEN + 1:
+            raise DecodeError("symbol datagram of %d bytes" % n)
+        if data[H + 32] != rs.SCHEME_TAG:
+            raise DecodeError("not an rs chunk")
+        size = data[H + 33] | data[H + 34] << 8 | data[H + 35] << 16 | data[H + 36] << 24
+        c = self.contents.get((data[H:H + 32], size))
+        if c is None:
             self.stats["edge_unsolicited"] += 1
             return
-        if pull.suspects is not None and src != pull.suspects[0]:
+        block, esi = data[H + 40], data[H + 41]
+        if (n - H != CHUNK_LEN or data[H + 37] | data[H + 38] << 8 != rs.SYMBOL_SIZE
+                or data[H + 39] != c.num_blocks or block >= c.num_blocks):
+            raise DecodeError("rs chunk header does not match the content")
+        if c.frame is not None:
+            self.stats["edge_symbols_duplicate"] += 1
+            return
+        if c.suspects is not None and src != c.suspects[0] or src not in c.holder_set:
+            self.stats["edge_unsolicited"] += 1
+            return
+        dec = c.decoder.blocks[block]
+        if dec.done is not None or esi in dec.received:
+            self.stats["edge_symbols_duplicate"] += 1
             return
         self.stats["edge_symbols_received"] += 1
-        before = pull.received_count()
-        frame = pull.add_symbol(block, esi, symbol, src)
-        if pull.received_count() > before:
-            pull.next_request_at = now + self.edge.stall_ms
-        if frame is not None:
-            self._on_decoded(pull, frame, now)
+        c.contributors.add(src)
+        dec.add(esi, data[H + rs.CHUNK_HEADER_LEN:])
+        c.last_progress = now
+        if c.next_repair_at is not None and c.next_repair_at < now + self.edge.stall_ms:
+            c.next_repair_at = now + self.edge.stall_ms
+            c.repair_attempts = 0
+        if esi < c.sent_n[block]:
+            key = block << 8 | esi
+            dgram = self._sym_prefix + data[H:]
+            c.dgrams[key] = dgram
+            c.order.append(key)
+            c.by_stripe[esi % c.stripes].append(key)
+            for sub in c.subs[esi % c.stripes]:
+                self._send_symbol(c, sub, key, dgram)
+        if dec.done is not None:
+            c.blocks_left -= 1
+            if c.blocks_left == 0:
+                self._on_decoded(c, now)
 
-    def _on_decoded(self, pull, frame, now):
-        if ray_id_of(frame) == pull.content_id:
-            self._complete(pull, frame, now)
+    def _on_decoded(self, c, now):
+        parts = []
+        for blk in c.decoder.blocks:
+            parts.extend(blk.done)
+        frame = b"".join(parts)[:c.size]
+        if ray_id_of(frame) == c.cid:
+            self._verified(c, frame, now)
             return
         self.stats["edge_mismatches"] += 1
-        sole = pull.sole_server()
-        if sole is not None:
-            self._blame(sole)
-            pull.forget_holder(sole)
-            pull.reset_decoder()
-        else:
-            pull.restart_single_source()
-        pull.next_request_at = now
-
-    def _complete(self, pull, frame, now):
-        cid = pull.content_id
-        del self.pulls[(cid, pull.size)]
-        for key in [k for k in self.pulls if k[0] == cid]:
-            for liar in self.pulls.pop(key).announcers:  # HAVE of a size this id does not have
+        if c.suspects is not None:
+            self._blame(c.suspects.pop(0))
+        elif len(c.contributors) == 1:
+            for liar in c.contributors:
                 self._blame(liar)
-        self.rays.mark_processed(cid, now)
-        held = self._hold(cid, frame)
-        for waiter, wants in pull.waiting.items():
-            self._serve(held, cid, wants, waiter)
-        self.stats["edge_pulls_done"] += 1
-        self.stats["delivered"] += 1
-        self._events.append(BroadcastReceived(frame, pull.first_source, pull.height, cid))
-        if self.config.auto_propagate and pull.height > 0:
-            self._announce_down(cid, frame, range(min(pull.height, RELAY_HEIGHT)))
+        else:  # several sources: try them one at a time, so the liar is caught alone
+            c.suspects = [a for a in c.holders if a in c.contributors]
+        if c.suspects is not None and not c.suspects:
+            c.suspects = None
+        c.reset_decoder()
+        c.repair_attempts = 0
+        c.next_repair_at = now
+        self._schedule(now)
 
     def _blame(self, addr):
         if addr in self.blocked or addr == self.addr:
@@ -383,8 +597,16 @@ class EdgePeer(Peer):
         if len(self.liars) < 1024:
             self.liars.append(addr)
         self.block_source(addr)
-        for pull in self.pulls.values():
-            pull.forget_holder(addr)
+        for c in self.contents.values():
+            c.remove_holder(addr)
+            for group in (c.announcers, c.suspects or []):
+                if addr in group:
+                    group.remove(addr)
+            for s in range(c.stripes):
+                if c.parents[s] == addr:
+                    c.parents[s] = None
+                if addr in c.subs[s]:
+                    c.subs[s].remove(addr)
 
     # ---- serving -----------------------------------------------------------------------------
     def _take_request_token(self, src, now):
@@ -403,87 +625,266 @@ class EdgePeer(Peer):
         if not self._take_request_token(src, now):
             self.stats["edge_requests_limited"] += 1
             return
-        held = self.held.get(msg.content_id)
-        if held is None or len(held.frame) != msg.size:
-            pull = self.pulls.get((msg.content_id, msg.size))
-            if pull is not None and (src in pull.waiting or len(pull.waiting) < MAX_WAITING):
-                pull.waiting[src] = msg.wants  # served once decoded (store and forward)
-                return
-            self._refuse(msg.content_id, em.REFUSE_NOT_HELD, src, None)
+        c = self.contents.get((msg.content_id, msg.size))
+        if c is None:
+            if msg.want or msg.repairs:
+                self._refuse(msg.content_id, em.REFUSE_NOT_HELD, src)
             return
-        self._serve(held, msg.content_id, msg.wants, src)
+        if msg.ack:
+            for s in em.stripes_of(msg.ack & ~msg.want):  # acked, not wanted: not (or no longer) a child
+                if s < c.stripes and src in c.subs[s]:
+                    c.subs[s].remove(src)
+            for role in (em.ROLE_TREE, em.ROLE_ROOT, em.ROLE_RELAY):
+                off = c.offers.get((src, role))
+                if off is None:
+                    continue
+                for s in em.stripes_of(msg.ack):
+                    off.pairs.pop(s, None)
+                if not off.pairs:
+                    del c.offers[(src, role)]
+        want = msg.want & ((1 << c.stripes) - 1)
+        if want or msg.repairs:
+            if c.uploaded + CHUNK_LEN + H > c.budget or c.per_peer.get(src, 0) + CHUNK_LEN + H > c.peer_cap:
+                self._refuse(c.cid, em.REFUSE_BUSY, src)
+                return
+        if want:
+            mask = 0
+            for s in em.stripes_of(want):
+                subs = c.subs[s]
+                if src in subs:
+                    mask |= 1 << s
+                elif len(subs) < self.edge.max_subscribers:
+                    subs.append(src)
+                    mask |= 1 << s
+            if mask:
+                self._send_keys(c, src, mask)
+        if msg.repairs and want:
+            self._resend_lost(c, src, want, msg.repairs, now)
+        elif msg.repairs:
+            self._serve_repair(c, src, msg.repairs)
 
-    def _serve(self, held, cid, wants, src):
-        if held.encoder is None:
-            held.encoder = rs.RsEncoder(held.frame)
-        peer_cap = int(self.edge.peer_copies * held.symbols) + 8
-        served = held.served_to.get(src, 0)
-        prefix = bytes((em.SYMBOL,)) + self._edge_head
-        for block, bitmap in wants:
-            for esi in em.esis_of(bitmap):
-                if held.uploaded + SYMBOL_DATAGRAM > held.budget or served >= peer_cap:
-                    held.served_to[src] = served
-                    self._refuse(cid, em.REFUSE_BUSY, src, held)
+    def _send_symbol(self, c, addr, key, dgram):
+        sent = c.sent.get(addr)
+        if sent is None:
+            if len(c.sent) >= c.stripes * self.edge.max_subscribers:
+                return
+            sent = c.sent[addr] = {}
+        elif key in sent:
+            return
+        if self._upload(c, addr, key, dgram, (key & 0xFF) % c.stripes):
+            sent[key] = 0
+
+    def _upload(self, c, addr, key, dgram, stripe=-1):
+        n = len(dgram)
+        if c.uploaded + n > c.budget:
+            self.stats["edge_budget_dropped"] += 1
+            return False
+        used = c.per_peer.get(addr, 0)
+        if used + n > c.peer_cap:
+            self.stats["edge_peer_cap_dropped"] += 1
+            return False
+        if len(self._queue) >= self.edge.max_queue:
+            self.stats["edge_queue_dropped"] += 1
+            return False
+        c.per_peer[addr] = used + n
+        c.uploaded += n
+        if self._pace_at == NEVER:
+            self._pace_at = self._now
+        self._queue.append((dgram, addr, c, stripe, key))
+        return True
+
+    def _release(self, now):
+        """Hand the next pace_slice_ms worth of queued symbols to the driver (FIFO); symbols for a
+        child that unsubscribed meanwhile (it decoded) are dropped and refunded."""
+        q = self._queue
+        rate = self.edge.uplink_bps
+        allowance = rate * self.edge.pace_slice_ms // 8000
+        used = 0
+        out = self._out
+        sent = released = 0
+        while q and used < allowance:
+            dgram, addr, c, stripe, key = q.popleft()
+            n = len(dgram)
+            if stripe >= 0 and addr not in c.subs[stripe]:
+                c.uploaded -= n
+                c.per_peer[addr] = c.per_peer.get(addr, n) - n
+                self.stats["edge_unsubscribed_dropped"] += 1
+                continue
+            out.append((dgram, addr))
+            record = c.sent.get(addr)
+            if record is not None and key in record:
+                record[key] = now  # released: a retransmission may follow after a round trip
+            used += n
+            sent += n
+            released += 1
+        self.stats["edge_symbols_sent"] += released
+        self.stats["edge_symbol_bytes_sent"] += sent
+        self._pace_at = now + max(1, used * 8000 // rate) if q else NEVER
+
+    def _dgram(self, c, key):
+        dgram = c.dgrams.get(key)  # received (kept until verified), else regenerated now
+        if dgram is None:
+            dgram = self._sym_prefix + c.head + bytes((key >> 8, key & 0xFF)) + c.symbol(key)
+        return dgram
+
+    def _send_keys(self, c, addr, mask):
+        """Every symbol of the stripes in ``mask`` we hold, in order, that ``addr`` lacks."""
+        sent = c.sent.get(addr)
+        if sent is None:
+            if len(c.sent) >= c.stripes * self.edge.max_subscribers:
+                return
+            sent = c.sent[addr] = {}
+        stripes = c.stripes
+        if mask & (mask - 1) == 0:  # one stripe: walk its own list
+            s = 0
+            while not mask >> s & 1:
+                s += 1
+            keys = c.stripe_keys[s] if c.frame is not None else c.by_stripe[s]
+        else:
+            keys = c.keys_rr if c.frame is not None else c.order
+        for key in keys:
+            if key in sent or not mask >> ((key & 0xFF) % stripes) & 1:
+                continue
+            if not self._upload(c, addr, key, self._dgram(c, key), (key & 0xFF) % stripes):
+                return
+            sent[key] = 0
+
+    def _resend_lost(self, c, src, want, repairs, now):
+        """A child's sync: symbols of its stripes we released to it over a round trip ago that it
+        still lacks (lost on the way) go again, so each hop recovers its own losses."""
+        sent = c.sent.get(src)
+        if sent is None:
+            return
+        grace = 2 * self._rtt.get(src, 150) + 50
+        bitmaps = {}
+        for block, need, bitmap in repairs:
+            bitmaps[block] = bitmap
+        stripes = c.stripes
+        for s in em.stripes_of(want):
+            if s >= stripes:
+                break
+            for key in c.by_stripe[s] if c.frame is None else c.stripe_keys[s]:
+                t = sent.get(key)
+                bitmap = bitmaps.get(key >> 8)
+                if not t or bitmap is None or now - t < grace or bitmap[(key & 0xFF) >> 3] >> (key & 7) & 1:
+                    continue
+                if not self._upload(c, src, key, self._dgram(c, key), s):
                     return
-                self._out.append((prefix + rs.push_chunk(cid, held.encoder, block, esi), src))
-                held.uploaded += SYMBOL_DATAGRAM
+                sent[key] = 0
+                self.stats["edge_repair_symbols_served"] += 1
+
+    def _serve_repair(self, c, src, repairs):
+        served = 0
+        for block, need, bitmap in repairs:
+            if block >= c.num_blocks:
+                continue
+            keys = []
+            if c.frame is not None:
+                esi = c.next_reserve[block]
+                while len(keys) < need and esi <= 255:
+                    keys.append(block << 8 | esi)
+                    esi += 1
+                c.next_reserve[block] = esi
+                candidates = range(c.sent_n[block])
+            else:  # what we hold, less what is already on its way to the requester
+                sent = c.sent.get(src, ())
+                candidates = [k & 0xFF for k in c.order if k >> 8 == block and k not in sent]
+            for esi in candidates:
+                if len(keys) >= need:
+                    break
+                if not bitmap[esi >> 3] >> (esi & 7) & 1:
+                    keys.append(block << 8 | esi)
+            for key in keys:
+                if not self._upload(c, src, key, self._dgram(c, key)):
+                    return
                 served += 1
-                self.stats["edge_symbols_served"] += 1
-        held.served_to[src] = served
-        if served >= held.symbols // 2 and src not in held.served_full and len(held.served_full) < 64:
-            held.served_full.append(src)
+        self.stats["edge_repair_symbols_served"] += served
 
-    def _refuse(self, cid, reason, src, held):
-        hints = []
-        if held is not None:
-            picks = [a for a in held.served_full if a != src]
-            picks = picks if len(picks) <= em.MAX_HINTS else self.rng.sample(picks, em.MAX_HINTS)
-            hints = [m.PeerInfo(a[0], a[1], self._expected_id(a[0], a[1])) for a in picks]
-        self._send_edge(em.EdgeMessage(em.REFUSE, self._header(), cid, reason=reason, hints=hints), src)
+    def _refuse(self, cid, reason, src):
+        if reason == em.REFUSE_BUSY:
+            self.stats["edge_refused_busy"] += 1
+        else:
+            self.stats["edge_refused_not_held"] += 1
+        msg = em.EdgeMessage(em.REFUSE, self._header(), cid, reason=reason)
+        self._out.append((em.encode_edge_message(msg), src))
 
-    # ---- pulling -----------------------------------------------------------------------------
-    def _run_pulls(self, now):
-        for key in list(self.pulls):
-            pull = self.pulls[key]
-            if pull.next_request_at is None or now < pull.next_request_at:
+    def _on_refuse(self, msg, src, now):
+        for c in self.contents.values():
+            if c.cid == msg.content_id and c.frame is None and src in c.holder_set and len(c.holders) > 1:
+                c.holders.remove(src)  # repair asks the others; a refusal proves nothing
+                c.holders.append(src)
+
+    # ---- timers: offer retries, pull repair, expiry ------------------------------------------
+    def _run_contents(self, now):
+        self._wake = NEVER
+        for key in list(self.contents):
+            c = self.contents[key]
+            if c.frame is not None:
+                if now >= c.expires_at:
+                    del self.contents[key]
+                    continue
+                self._schedule(c.expires_at)
+            elif now - c.created_at > self.edge.pull_ttl or c.repair_attempts >= self.edge.repair_attempts:
+                del self.contents[key]
+                self.stats["edge_expired"] += 1
                 continue
-            if pull.attempts >= self.edge.max_attempts or now - pull.created_at > self.edge.pull_ttl:
-                del self.pulls[key]
-                self.stats["edge_pulls_expired"] += 1
-                continue
-            holders = pull.usable_holders(now, self.edge.refuse_ms)
-            if not holders:
-                holders = self._fallback_holders(pull, now)
-            pull.attempts += 1
-            pull.next_request_at = now + self.edge.stall_ms
-            if holders:
-                self.stats["edge_pull_rounds"] += 1
-                self._send_requests(pull, pull.plan(holders, self.edge.margin_percent))
+            elif c.next_repair_at is not None:
+                if now >= c.next_repair_at:
+                    self._repair(c, now)
+                if now >= c.next_sync_at:
+                    self._sync(c, now)
+                self._schedule(c.next_repair_at)
+                self._schedule(c.next_sync_at)
+            self._retry_offers(c, now)
 
-    def _fallback_holders(self, pull, now):
+    def _repair(self, c, now):
+        c.repair_attempts += 1
+        c.next_repair_at = now + self.edge.stall_ms
+        targets = c.suspects[:1] if c.suspects is not None else c.holders
+        if not targets:
+            targets = self._fallback_holders(c, now)
+            if not targets:
+                return
+        target = targets[c.repair_turn % len(targets)]
+        c.repair_turn += 1
+        repairs = []
+        for b, blk in enumerate(c.decoder.blocks):
+            if blk.done is None and len(repairs) < em.MAX_REQUEST_BLOCKS:
+                need = blk.k - len(blk.received)
+                repairs.append((b, min(255, need + need // 4 + 2), blk.bitmap()))
+        if repairs:
+            self.stats["edge_repair_requests_sent"] += 1
+            self._send_request(c.cid, c.size, 0, 0, repairs, target)
+
+    def _sync(self, c, now):
+        c.next_sync_at = now + self.edge.sync_ms
+        if c.suspects is not None:
+            return
+        masks = {}
+        for s in range(c.stripes):
+            p = c.parents[s]
+            if p is not None:
+                masks[p] = masks.get(p, 0) | 1 << s
+        if not masks:
+            return
+        repairs = []
+        for b, blk in enumerate(c.decoder.blocks):
+            if blk.done is None and len(repairs) < em.MAX_REQUEST_BLOCKS:
+                repairs.append((b, 255, blk.bitmap()))
+        if repairs:
+            for addr, mask in masks.items():
+                self._send_request(c.cid, c.size, mask, 0, repairs, addr)
+
+    def _fallback_holders(self, c, now):
         """No holder left to ask: any alive edge peer may hold the body by now."""
         alive = [n.addr for n in self.table.alive_nodes(now)
-                 if n.addr in self.edge_peers and n.addr not in pull.holders]
-        picks = alive if len(alive) <= self.edge.fallback_probes else self.rng.sample(alive, self.edge.fallback_probes)
+                 if n.addr in self.edge_peers and n.addr not in c.holders]
+        k = self.edge.fallback_probes
+        picks = alive if len(alive) <= k else self.rng.sample(alive, k)
         for addr in picks:
-            pull.add_holder(addr)
+            c.add_holder(addr, self.edge.max_holders)
         self.stats["edge_fallback_probes"] += len(picks)
         return picks
 
-    def _send_requests(self, pull, plan):
-        for holder, wants in plan:
-            pull.outstanding[holder] = wants
-            for i in range(0, len(wants), em.MAX_REQUEST_BLOCKS):
-                part = wants[i:i + em.MAX_REQUEST_BLOCKS]
-                self._send_edge(em.EdgeMessage(em.REQUEST, self._header(), pull.content_id,
-                                               size=pull.size, wants=part), holder)
-                self.stats["edge_requests_sent"] += 1
-
-    def _reassign(self, pull, refuser, now):
-        """Ask the other usable holders for what ``refuser`` will not send."""
-        holders = [h for h in pull.usable_holders(now, self.edge.refuse_ms) if h != refuser]
-        wants = pull.outstanding.get(refuser)
-        if not holders or not wants:
-            return
-        self.stats["edge_reassigned"] += 1
-        self._send_requests(pull, pull.split_wants(wants, holders))
+    def _header(self):
+        return m.Header(self.id, self.nonce, self.port, self.config.network_id)

@@ -1,16 +1,16 @@
-# Theory of operation: wire format of the dusk-edge "edge" broadcast extension (docs/edge-broadcast.md).
-# Only edge-mode nodes send these types; an as-specified node rejects them as unknown types, so an
-# edge node sends them only to peers whose Version carries EDGE_VERSION_FLAG. Every message keeps the
-# Kadcast header (PROTOCOL.md §1.3) so the id-matches-sender rule and the PoW nonce apply unchanged:
+# Theory of operation: wire format of the dusk-edge "edge" broadcast extension, stripe trees
+# (docs/edge-broadcast.md). Only edge nodes send these types, and only to peers whose Version carries
+# EDGE_VERSION_FLAG (an as-specified node rejects them as unknown types). Every message keeps the
+# Kadcast header (PROTOCOL.md §1.3), so the id-matches-sender rule and the PoW nonce apply unchanged:
 #   Message  = type:u8 | Header(25) | body
-#   ANNOUNCE (20) body = height:u8 | flags:u8 | content_id[32] | size:u32le | summary_len:u16le | summary
-#                  flags bit 0 HAVE: the sender holds the whole body and serves it
-#   REQUEST  (21) body = content_id[32] | size:u32le | count:u8 | {block:u8 | want_bitmap[32]} * count
-#   SYMBOL   (22) body = an rs chunk frame (docs/rs-chunk.md): content_id is its ray id
-#   REFUSE   (23) body = content_id[32] | reason:u8 (0 not held, 1 over budget or rate) | count:u8 |
-#                  PeerInfo * count (<= 4 hints: peers this node served, who should hold it soon)
-# content_id = Blake2s256(len:u32le || frame), the same as a Kadcast ray id. The decoder proves what
-# one datagram can prove (type, header, PoW, lengths, caps) and raises DecodeError otherwise.
+#   ANNOUNCE (20) = content_id[32] | size:u32le | stripes:u8 | role:u8 | count:u8
+#                   | {stripe:u8 | height:u8} * count | summary_len:u16le | summary
+#   REQUEST  (21) = content_id[32] | size:u32le | want:u32le | ack:u32le | count:u8
+#                   | {block:u8 | need:u8 | have_bitmap[32]} * count
+#   SYMBOL   (22) = an rs chunk frame (docs/rs-chunk.md); its ray id is the content id
+#   REFUSE   (23) = content_id[32] | reason:u8
+# content_id = Blake2s256(len:u32le || frame), the Kadcast ray id. The decoder proves what one
+# datagram can prove (type, header, PoW, lengths, caps, trailing bytes) and raises DecodeError.
 from dusk_edge.core.errors import DecodeError, LocalProtocolError
 from dusk_edge.core.kadcast import messages as m
 from dusk_edge.core.kadcast import rs
@@ -22,35 +22,41 @@ SYMBOL = 22
 REFUSE = 23
 EDGE_TYPES = (ANNOUNCE, REQUEST, SYMBOL, REFUSE)
 
-FLAG_HAVE = 1
+ROLE_TREE = 0                  # an ordinary tree offer: forward the stripe below ``height``
+ROLE_RELAY = 1                 # origin hiding: the receiver starts the stripe trees (all stripes)
+ROLE_ROOT = 2                  # the receiver roots one stripe tree (height 128)
 REFUSE_NOT_HELD = 0
-REFUSE_BUSY = 1
+REFUSE_BUSY = 1                # over the upload budget, the per-peer cap or the request rate
 EDGE_VERSION_FLAG = 0x8000     # set in the patch field of the Version an edge node announces
 CONTENT_ID_LEN = 32
+MAX_STRIPES = 32               # stripe masks are u32
+MAX_HEIGHT = 128
 MAX_SUMMARY_LEN = 1024
 MAX_REQUEST_BLOCKS = 32
 BITMAP_LEN = 32
 MAX_CONTENT_SIZE = rs.MAX_TRANSFER_LEN
-MAX_HINTS = 4
+HEADER_END = m.HEADER_LEN     # type + header: the body starts here
 
 
 class EdgeMessage:
-    __slots__ = ("kind", "header", "height", "flags", "content_id", "size", "summary", "wants",
-                 "chunk", "reason", "hints")
+    __slots__ = ("kind", "header", "content_id", "size", "stripes", "role", "offers", "summary",
+                 "want", "ack", "repairs", "chunk", "reason")
 
-    def __init__(self, kind, header, content_id=None, height=0, flags=0, size=0, summary=b"",
-                 wants=None, chunk=None, reason=0, hints=()):
+    def __init__(self, kind, header, content_id=None, size=0, stripes=16, role=ROLE_TREE,
+                 offers=(), summary=b"", want=0, ack=0, repairs=(), chunk=None, reason=0):
         self.kind = kind
         self.header = header
         self.content_id = content_id
-        self.height = height
-        self.flags = flags
         self.size = size
+        self.stripes = stripes
+        self.role = role
+        self.offers = offers        # [(stripe, height)] of an ANNOUNCE
         self.summary = summary
-        self.wants = wants          # [(block, bitmap)] of a REQUEST
+        self.want = want            # stripe masks of a REQUEST
+        self.ack = ack
+        self.repairs = repairs      # [(block, need, have_bitmap)] of a REQUEST
         self.chunk = chunk          # the rs chunk frame of a SYMBOL
         self.reason = reason
-        self.hints = hints          # [PeerInfo] of a REFUSE
 
 
 def _pull_size(buf):
@@ -60,18 +66,51 @@ def _pull_size(buf):
     return size
 
 
-def _pull_wants(buf, size):
+def _pull_announce(buf, header, cid, size):
+    stripes = buf.pull_u8()
+    if not 0 < stripes <= MAX_STRIPES:
+        raise DecodeError("%d stripes, 1..%d allowed" % (stripes, MAX_STRIPES))
+    role = buf.pull_u8()
+    if role > ROLE_ROOT:
+        raise DecodeError("unknown announce role %d" % role)
     count = buf.pull_u8()
-    if count == 0 or count > MAX_REQUEST_BLOCKS:
-        raise DecodeError("request names %d blocks, 1..%d allowed" % (count, MAX_REQUEST_BLOCKS))
+    if not 0 < count <= stripes:
+        raise DecodeError("announce offers %d stripes of %d" % (count, stripes))
+    offers = []
+    seen = 0
+    for _ in range(count):
+        stripe = buf.pull_u8()
+        height = buf.pull_u8()
+        if stripe >= stripes or seen >> stripe & 1:
+            raise DecodeError("announce stripe %d repeated or >= %d" % (stripe, stripes))
+        if height > MAX_HEIGHT:
+            raise DecodeError("announce height %d above %d" % (height, MAX_HEIGHT))
+        seen |= 1 << stripe
+        offers.append((stripe, height))
+    summary_len = buf.pull_u16()
+    if summary_len > MAX_SUMMARY_LEN or summary_len > size:
+        raise DecodeError("summary of %d bytes (cap %d, size %d)" % (summary_len, MAX_SUMMARY_LEN, size))
+    summary = buf.pull_bytes(summary_len)
+    return EdgeMessage(ANNOUNCE, header, cid, size, stripes, role, offers, summary)
+
+
+def _pull_request(buf, header, cid, size):
+    want = buf.pull_u32()
+    ack = buf.pull_u32()
+    count = buf.pull_u8()
+    if count > MAX_REQUEST_BLOCKS:
+        raise DecodeError("request names %d blocks, at most %d" % (count, MAX_REQUEST_BLOCKS))
+    if count == 0 and want == 0 and ack == 0:
+        raise DecodeError("empty request")
     num_blocks, _ = rs.layout(size)
-    wants = []
+    repairs = []
     for _ in range(count):
         block = buf.pull_u8()
-        if block >= num_blocks:
-            raise DecodeError("request block %d of %d" % (block, num_blocks))
-        wants.append((block, buf.pull_bytes(BITMAP_LEN)))
-    return wants
+        need = buf.pull_u8()
+        if block >= num_blocks or need == 0:
+            raise DecodeError("repair of block %d (of %d) needing %d" % (block, num_blocks, need))
+        repairs.append((block, need, buf.pull_bytes(BITMAP_LEN)))
+    return EdgeMessage(REQUEST, header, cid, size, want=want, ack=ack, repairs=repairs)
 
 
 def decode_edge_message(data):
@@ -85,30 +124,22 @@ def decode_edge_message(data):
     header = m.pull_header(buf)
     if kind == SYMBOL:
         chunk = buf.pull_rest()
-        rs.pull_chunk(chunk)  # validates the rs header against its caps
-        return EdgeMessage(kind, header, content_id=chunk[:CONTENT_ID_LEN], chunk=chunk)
-    if kind == ANNOUNCE:
-        height = buf.pull_u8()
-        flags = buf.pull_u8()
-        content_id = buf.pull_bytes(CONTENT_ID_LEN)
+        rs.pull_chunk(chunk)  # validates the rs header against its caps and the symbol length
+        return EdgeMessage(kind, header, chunk[:CONTENT_ID_LEN], chunk=chunk)
+    cid = buf.pull_bytes(CONTENT_ID_LEN)
+    if kind == REFUSE:
+        reason = buf.pull_u8()
+        if reason > REFUSE_BUSY:
+            raise DecodeError("unknown refuse reason %d" % reason)
+        msg = EdgeMessage(kind, header, cid, reason=reason)
+    else:
         size = _pull_size(buf)
-        summary_len = buf.pull_u16()
-        if summary_len > MAX_SUMMARY_LEN or summary_len > size:
-            raise DecodeError("summary of %d bytes (cap %d, size %d)" % (summary_len, MAX_SUMMARY_LEN, size))
-        return EdgeMessage(kind, header, content_id, height=height, flags=flags, size=size,
-                           summary=buf.pull_bytes(summary_len))
-    content_id = buf.pull_bytes(CONTENT_ID_LEN)
-    if kind == REQUEST:
-        size = _pull_size(buf)
-        return EdgeMessage(kind, header, content_id, size=size, wants=_pull_wants(buf, size))
-    reason = buf.pull_u8()
-    if reason not in (REFUSE_NOT_HELD, REFUSE_BUSY):
-        raise DecodeError("unknown refuse reason %d" % reason)
-    count = buf.pull_u8()
-    if count > MAX_HINTS:
-        raise DecodeError("refuse lists %d hints, at most %d" % (count, MAX_HINTS))
-    hints = [m.pull_peer_info(buf) for _ in range(count)]
-    return EdgeMessage(kind, header, content_id, reason=reason, hints=hints)
+        if kind == ANNOUNCE:
+            msg = _pull_announce(buf, header, cid, size)
+        else:
+            msg = _pull_request(buf, header, cid, size)
+    buf.expect_eof()
+    return msg
 
 
 def encode_edge_message(msg):
@@ -123,32 +154,32 @@ def encode_edge_message(msg):
         raise LocalProtocolError("not an edge message type: %r" % (msg.kind,))
     if len(msg.content_id) != CONTENT_ID_LEN:
         raise LocalProtocolError("content id must be %d bytes" % CONTENT_ID_LEN)
+    buf.push_bytes(msg.content_id)
+    if msg.kind == REFUSE:
+        buf.push_u8(msg.reason)
+        return bytes(buf.data)
+    buf.push_u32(msg.size)
     if msg.kind == ANNOUNCE:
-        if len(msg.summary) > MAX_SUMMARY_LEN:
-            raise LocalProtocolError("summary too long")
-        buf.push_u8(msg.height)
-        buf.push_u8(msg.flags)
-        buf.push_bytes(msg.content_id)
-        buf.push_u32(msg.size)
+        if not 0 < len(msg.offers) <= msg.stripes <= MAX_STRIPES or len(msg.summary) > MAX_SUMMARY_LEN:
+            raise LocalProtocolError("announce: 1..stripes offers, stripes <= 32, short summary")
+        buf.push_u8(msg.stripes)
+        buf.push_u8(msg.role)
+        buf.push_u8(len(msg.offers))
+        for stripe, height in msg.offers:
+            buf.push_u8(stripe)
+            buf.push_u8(height)
         buf.push_u16(len(msg.summary))
         buf.push_bytes(msg.summary)
-    elif msg.kind == REQUEST:
-        if not 0 < len(msg.wants) <= MAX_REQUEST_BLOCKS:
-            raise LocalProtocolError("a request names 1..%d blocks" % MAX_REQUEST_BLOCKS)
-        buf.push_bytes(msg.content_id)
-        buf.push_u32(msg.size)
-        buf.push_u8(len(msg.wants))
-        for block, bitmap in msg.wants:
-            buf.push_u8(block)
-            buf.push_bytes(bitmap)
     else:
-        if len(msg.hints) > MAX_HINTS:
-            raise LocalProtocolError("at most %d hints" % MAX_HINTS)
-        buf.push_bytes(msg.content_id)
-        buf.push_u8(msg.reason)
-        buf.push_u8(len(msg.hints))
-        for info in msg.hints:
-            buf.push_bytes(m.peer_info_bytes(info))
+        if len(msg.repairs) > MAX_REQUEST_BLOCKS:
+            raise LocalProtocolError("a request names at most %d blocks" % MAX_REQUEST_BLOCKS)
+        buf.push_u32(msg.want)
+        buf.push_u32(msg.ack)
+        buf.push_u8(len(msg.repairs))
+        for block, need, bitmap in msg.repairs:
+            buf.push_u8(block)
+            buf.push_u8(need)
+            buf.push_bytes(bitmap)
     return bytes(buf.data)
 
 
@@ -161,3 +192,7 @@ def bitmap_of(esis):
 
 def esis_of(bitmap):
     return [i for i in range(BITMAP_LEN * 8) if bitmap[i >> 3] >> (i & 7) & 1]
+
+
+def stripes_of(mask):
+    return [s for s in range(MAX_STRIPES) if mask >> s & 1]
