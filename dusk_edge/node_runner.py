@@ -14,7 +14,7 @@ import time
 from dusk_edge.config import parse_address
 from dusk_edge.core.errors import ConfigError, DecodeError, DuskEdgeError
 from dusk_edge.console_api import control_commands
-from dusk_edge.node_control import RunnerControl
+from dusk_edge.node_control import RunnerControl, shielded_commands
 from dusk_edge.node_setup import build_node
 from dusk_edge.ops.logs import LogRing
 from dusk_edge.ops.metrics import serve_metrics
@@ -138,7 +138,9 @@ class NodeRunner:
         return s
 
     def commands(self):
-        table = control_commands(RunnerControl(self, self.log_ring))
+        control = RunnerControl(self, self.log_ring)
+        table = control_commands(control)
+        table.update(shielded_commands(control))
         table.update({"status": self.status, "shutdown": self.request_stop, "submit_tx": self.submit_tx,
                       "account": self.account})
         return table
