@@ -131,7 +131,7 @@ class EdgePeer(Peer):
         self._wake = NEVER
         self._now = now
         self._sym_prefix = bytes((em.SYMBOL,)) + self._header_bytes()
-        self._queue = deque()         # paced symbols: (datagram, addr, content, stripe or -1)
+        self._queue = deque((), self.edge.max_queue + 1)  # paced symbols: (datagram, addr, content, stripe or -1)
         self._pace_at = NEVER         # when the next slice of the queue may leave
         for name in ("bytes_sent", "bytes_received", "edge_announces_sent", "edge_requests_sent",
                      "edge_symbols_sent", "edge_symbol_bytes_sent", "edge_symbols_received",
@@ -239,7 +239,7 @@ class EdgePeer(Peer):
         contents = list(self.contents.values())
         held = [c for c in contents if c.frame is not None]
         return {"mode": "edge", "budget_copies": self.edge.budget_copies,
-                "peer_copies": self.edge.peer_copies,
+                "peer_copies": self.edge.peer_copies, "uplink_bps": self.edge.uplink_bps,
                 "bytes_sent": self.stats["bytes_sent"], "bytes_received": self.stats["bytes_received"],
                 "symbol_bytes_sent": self.stats["edge_symbol_bytes_sent"],
                 "held": len(held), "pulls": len(contents) - len(held),
