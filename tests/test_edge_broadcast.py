@@ -317,3 +317,31 @@ def test_small_messages_interoperate_with_as_specified_peers():
             assert missing == [], "%d nodes missed a 1 KB message" % len(missing)
     relayed = sum(p.stats.get("edge_relayed", 0) for p in s.peers)
     assert relayed >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(200)
+def test_a_mismatch_among_several_sources_is_resolved_one_suspect_at_a_time():
+    s = Swarm(30, loss=0.05, seed=8, uplink_bps=10_000_000,
+              edge_config=EdgeConfig(probe_interval=400, peer_copies=3))
+    s.warm_up(1000)
+    liar, honest, victim = s.peers[1], s.peers[2], s.peers[3]
+    real = s.rng.randbytes(200000)
+    cid = ray_id_of(real)
+    fake = liar.adopt(cid, s.rng.randbytes(len(real)), s.net.now)
+    good = honest.adopt(cid, real, s.net.now)
+
+    def offer(peer, c, stripes):
+        def go(now):
+            for stripe in stripes:
+                peer._offer(c, victim.addr, stripe, 0, em.ROLE_TREE, now)
+            peer._flush_offers(now)
+        s.net.call(peer, go)
+
+    offer(liar, fake, range(12))  # the liar is the first holder, so the first suspect
+    s.net.run_until(s.net.now + 5)
+    offer(honest, good, range(12, 16))
+    s.net.run_until(s.net.now + 10000, stop=lambda: victim.addr in s.deliveries.get(cid, {}))
+    assert victim.stats["edge_mismatches"] >= 1
+    assert victim.addr in s.deliveries.get(cid, {})  # the honest suspect alone rebuilt the body
+    assert liar.addr in victim.blocked and honest.addr not in victim.blocked
