@@ -427,6 +427,7 @@ class EdgePeer(Peer):
                 continue
             del c.offers[key]  # dead or unreachable: give its stripes to someone else
             self.stats["edge_delegates_replaced"] += 1
+            relay = None
             for s, h in off.pairs.items():
                 tried = c.tried.setdefault((s, h), [])
                 if len(tried) < 8:
@@ -438,8 +439,10 @@ class EdgePeer(Peer):
                 else:
                     pool = [n.addr for n in self.table.alive_nodes(now) if n.addr in self.edge_peers
                             and n.addr not in tried and n.addr not in self.blocked]
-                    if pool:
-                        self._offer(c, self.rng.choice(pool), s, h, off.role, now)
+                    if pool and (relay is None or off.role != em.ROLE_RELAY):
+                        relay = self.rng.choice(pool)  # one new relay takes every stripe
+                    if relay is not None:
+                        self._offer(c, relay, s, h, off.role, now)
         self._flush_offers(now)
 
     # ---- inbound edge messages ---------------------------------------------------------------
