@@ -1,7 +1,8 @@
 """Node configuration (TOML). Every error names the field and the allowed values.
 
     [node]     name, data_dir, board ("auto" or a hw/boards name), genesis (preset name or path)
-    [network]  listen "ip:port", public_address, bootstrap ["ip:port", ...], broadcast ("as-specified" | "edge" | "auto")
+    [network]  listen "ip:port", public_address, bootstrap ["ip:port", ...], broadcast ("as-specified" | "edge" | "auto"),
+               uplink_mbps (the edge mode paces large-message symbols at this rate, 1..1000)
     [keys]     keystore, passphrase_file, passphrase_env, signer ("local" | "remote"), remote_signer
     [status]   socket (relative paths are under data_dir)
     [metrics]  enabled, listen "ip:port"
@@ -26,6 +27,7 @@ SCHEMA = {
         "public_address": (str, "", _ANY),
         "bootstrap": (list, [], _ANY),
         "broadcast": (str, "as-specified", ("as-specified", "edge", "auto")),
+        "uplink_mbps": (int, 10, _ANY),
     },
     "keys": {
         "keystore": (str, "keys/consensus.key", _ANY),
@@ -62,7 +64,7 @@ def _typed(field, value, kind):
     if kind is bool and not isinstance(value, bool):
         raise ConfigError("%s must be true or false" % field)
     if kind is not bool and (not isinstance(value, kind) or isinstance(value, bool)):
-        raise ConfigError("%s must be a %s" % (field, {str: "string", list: "list", int: "integer"}[kind]))
+        raise ConfigError("%s must be %s" % (field, {str: "a string", list: "a list", int: "an integer"}[kind]))
     return value
 
 
@@ -94,6 +96,9 @@ def validate_config(doc):
         if not isinstance(peer, str):
             raise ConfigError("network.bootstrap[%d] must be a string ip:port" % i)
         parse_address(peer, "network.bootstrap[%d]" % i)
+    if not 1 <= out["network"]["uplink_mbps"] <= 1000:
+        raise ConfigError("network.uplink_mbps must be 1..1000 (Mbit/s of upload), not %r"
+                          % out["network"]["uplink_mbps"])
     if out["metrics"]["enabled"]:
         parse_address(out["metrics"]["listen"], "metrics.listen")
     if out["keys"]["signer"] == "remote" and not out["keys"]["remote_signer"]:
@@ -131,6 +136,8 @@ def render_config(config):
                 text = "true" if value else "false"
             elif isinstance(value, list):
                 text = "[%s]" % ", ".join('"%s"' % v for v in value)
+            elif isinstance(value, int):
+                text = str(value)
             else:
                 text = '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"')
             lines.append("%s = %s" % (key, text))

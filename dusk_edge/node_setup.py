@@ -12,7 +12,7 @@ from dusk_edge.config import parse_address
 from dusk_edge.core.consensus.engine import ConsensusEngine
 from dusk_edge.core.errors import RemoteProtocolError
 from dusk_edge.core.kadcast.config import KadcastConfig
-from dusk_edge.core.kadcast.edge import EdgePeer
+from dusk_edge.core.kadcast.edge import EdgeConfig, EdgePeer
 from dusk_edge.core.kadcast.peer import Peer
 from dusk_edge.core.ledger.mempool import Mempool
 from dusk_edge.core.ledger.signatures import NativeVerifier
@@ -131,9 +131,10 @@ def broadcast_mode(net, profile):
 def open_peer(net, profile, address, bootstrappers, now):
     """The node's Kadcast peer: the as-specified Peer or the edge mode's EdgePeer."""
     kadcast = KadcastConfig(network_id=profile.network_id, auto_propagate=False)
-    peer_class = EdgePeer if broadcast_mode(net, profile) == "edge" else Peer
-    return peer_class(address[0], address[1], make_fec(profile.fec), random.Random(), kadcast,
-                      bootstrappers, now=now)
+    args = (address[0], address[1], make_fec(profile.fec), random.Random(), kadcast, bootstrappers)
+    if broadcast_mode(net, profile) == "edge":
+        return EdgePeer(*args, now=now, edge=EdgeConfig(uplink_bps=net["uplink_mbps"] * 1000000))
+    return Peer(*args, now=now)
 
 
 def packed_address(text, field):

@@ -54,6 +54,29 @@ def test_edge_mode_nodes_finalize_and_report_bandwidth(tmp_path):
     assert "dusk_edge_bandwidth_bytes_sent " in render_metrics(status)
 
 
+def test_edge_mode_moves_candidates_and_blocks_as_stripes(tmp_path):
+    """With a low large_threshold every candidate and block takes the stripe-tree path (announce,
+    pull, cut-through symbols): the chain still finalizes and a transfer lands on every node."""
+    from functools import partial
+
+    from dusk_edge.core.kadcast.edge import EdgeConfig, EdgePeer
+
+    spec = load_genesis("devnet")
+    peer_class = partial(EdgePeer, edge=EdgeConfig(large_threshold=300, stripes=4))
+    net = InProcessNet(tmp_path, spec, peer_class=peer_class, loss=0.05)
+    nodes = list(net.nodes.values())
+    assert net.run(lambda: min(n.chain.finality.last_final for n in nodes) >= 3, 120000), heights(net)
+    receiver = AccountKey(SCHEME_BLS, bls.public_key(bls.secret_key_from_int(78)))
+    tx = build_transfer(TxSigner(bytes.fromhex(FUNDED_KEY)), receiver, 5 * 10 ** 9, nonce=1,
+                        chain_id=spec.profile.chain_id)
+    nodes[1].submit_transaction(tx, net.now)
+    net.pump(list(net.nodes)[1])
+    assert net.run(lambda: all(n.chain.state.balance(receiver) == 5 * 10 ** 9 for n in nodes), 120000), heights(net)
+    assert sum(n.peer.stats.get("delivered", 0) for n in nodes) > 0
+    view = nodes[0].bandwidth()
+    assert view["mode"] == "edge" and 0 < view["max_budget_used"] <= 100, view
+
+
 def test_inventory_and_resource_requests(tmp_path):
     from dusk_edge.core.consensus.messages import TOPIC_GET_RESOURCE, TOPIC_INV
     from dusk_edge.core.sync import messages as sync

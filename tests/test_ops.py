@@ -18,6 +18,8 @@ pytestmark = pytest.mark.twin
 @pytest.mark.parametrize("doc,field", [
     ({"network": {"broadcast": "fast"}}, "network.broadcast must be one of as-specified, edge, auto"),
     ({"network": {"listen": "localhost:9000"}}, "network.listen"),
+    ({"network": {"uplink_mbps": 0}}, "network.uplink_mbps must be 1..1000"),
+    ({"network": {"uplink_mbps": "fast"}}, "network.uplink_mbps must be an integer"),
     ({"network": {"listen": "127.0.0.1:70000"}}, "network.listen: port must be 1..65535"),
     ({"network": {"bootstrap": ["127.0.0.1"]}}, "network.bootstrap[0]"),
     ({"log": {"level": "loud"}}, "log.level must be one of debug, info, warning, error"),
@@ -49,6 +51,17 @@ def test_broadcast_mode_follows_the_profile_on_auto(setting, profile, expected):
     from dusk_edge.node_setup import broadcast_mode
 
     assert broadcast_mode({"broadcast": setting}, getattr(NetworkProfile, profile)()) == expected
+
+
+def test_edge_peer_paces_at_the_configured_uplink():
+    from dusk_edge.core.kadcast.edge import EdgePeer
+    from dusk_edge.core.ledger.profile import NetworkProfile
+    from dusk_edge.node_setup import open_peer
+
+    net = validate_config({"network": {"broadcast": "auto", "uplink_mbps": 40}})["network"]
+    peer = open_peer(net, NetworkProfile.devnet(), (bytes([127, 0, 0, 2]), 9000), [], 0)
+    assert isinstance(peer, EdgePeer) and peer.bandwidth()["uplink_bps"] == 40000000
+    assert not isinstance(open_peer(net, NetworkProfile.dusk(), (bytes([127, 0, 0, 2]), 9000), [], 0), EdgePeer)
 
 
 def test_unreadable_and_malformed_config(tmp_path):
