@@ -9,7 +9,7 @@ from dusk_edge.core.kadcast import messages as m
 from dusk_edge.core.kadcast.config import KadcastConfig
 from dusk_edge.core.kadcast.peer import BroadcastReceived, Peer
 from dusk_edge.core.kadcast.routing import FULL, INSERTED, PENDING, REFRESHED, RoutingTable
-from dusk_edge.crypto.fec import make_fec
+from dusk_edge.crypto.fec import make_fec, ray_id_of
 from dusk_edge.sim.overlay_net import OverlayNet
 
 pytestmark = pytest.mark.twin
@@ -264,6 +264,33 @@ def test_relay_mode_hands_the_ray_to_one_fast_peer_that_starts_the_tree():
     assert relay.next_event().height == 128
     heights = {x.height for x, _ in sent(relay) if x.kind == m.BROADCAST}
     assert heights == {h for h, b in relay.table.buckets.items() if b.nodes}  # every bucket
+
+
+@pytest.mark.parametrize("auto_propagate", [True, False])
+def test_a_relay_starts_the_tree_through_the_nearest_members_of_each_bucket(auto_propagate):
+    """relay_fast_first: what arrives at height 128 goes first to beta random members among the
+    2 * beta lowest round trips of each bucket (an ordinary height gets beta random members)."""
+    relay, others = populated(auto_propagate=auto_propagate)
+    for i, o in enumerate(others):
+        relay._rtt[o.addr] = 1000 - i  # the last members inserted are the nearest
+    rank = dict((o.addr, relay._rtt[o.addr]) for o in others)
+    origin = others[0]
+    frame = b"relayed vote" * 10
+    encoder = FEC.new_encoder(frame, ray_id_of(frame))
+    for chunk in encoder.initial_chunks():
+        relay.receive_datagram(datagram(m.BROADCAST, origin, height=128, payload=chunk), origin.addr, 1)
+    if not auto_propagate:  # the node validates, then re-sends at height 127
+        relay.broadcast(relay.next_event().payload, 127, 2)
+    by_height = {}
+    for x, addr in sent(relay, 2):
+        by_height.setdefault(x.height, set()).add(addr)
+    checked = 0
+    for height, bucket in relay.table.buckets.items():
+        if len(bucket.nodes) > 6:
+            nearest = sorted(bucket.nodes, key=lambda n: rank[n.addr])[:6]
+            assert by_height[height] <= {n.addr for n in nearest} and len(by_height[height]) == 3
+            checked += 1
+    assert checked >= 3
 
 
 def test_round_trips_are_measured_from_ping_pong():

@@ -9,7 +9,8 @@ class KadcastConfig:
                  "bucket_ttl", "min_peers", "bootstrap_retry", "cache_ttl", "auto_propagate",
                  "pow_bits", "pull_repair", "repair_after", "repair_attempts", "rate_per_s",
                  "rate_burst", "max_rate_sources", "invalid_limit", "max_receiving_rays",
-                 "max_receiving_bytes", "max_served_rays", "max_broadcast_len", "relay_fastest")
+                 "max_receiving_bytes", "max_served_rays", "max_broadcast_len", "relay_fastest",
+                 "relay_fast_first")
 
     def __init__(self, network_id=0x45, version=(0, 1, 0), **overrides):
         self.network_id = network_id
@@ -37,6 +38,7 @@ class KadcastConfig:
         self.max_served_rays = 64     # encoders kept for pull repair
         self.max_broadcast_len = 10 * 1024 * 1024 - 1
         self.relay_fastest = 8        # broadcast(relay=True) picks among this many fastest peers
+        self.relay_fast_first = True  # a relay's first hop: random among the 2*beta nearest per bucket
         for name, value in overrides.items():
             if name not in self.__slots__:
                 raise ConfigError("kadcast: unknown setting %r" % name)

@@ -118,8 +118,10 @@ class Peer:
         """Originate a broadcast of ``frame`` to every bucket (or buckets 0..height).
 
         relay=True (origin privacy, docs/kadcast.md): hand the ray to one random peer among the
-        config.relay_fastest (8) with the lowest measured round trip, at height 128, so that it starts the tree as if it
-        were the originator (any Kadcast receiver forwards height 128 to all buckets 0..127)."""
+        config.relay_fastest (8) with the lowest measured round trip, at height 128, so that it
+        starts the tree as if it were the originator (any Kadcast receiver forwards height 128 to all
+        buckets 0..127). Re-sending what arrived at height 128 (height 127 here) is such a start:
+        with config.relay_fast_first its first hop goes to the nearest members of each bucket."""
         if not 0 < len(frame) <= self.config.max_broadcast_len:
             raise LocalProtocolError("broadcast frame of %d bytes outside 1..%d"
                                      % (len(frame), self.config.max_broadcast_len))
@@ -133,7 +135,7 @@ class Peer:
                 self._send_chunks(encoder.initial_chunks(), RELAY_HEIGHT, via.addr)
                 return ray_id
         top = 127 if height is None else min(height, 127)
-        self._fan_out(encoder.initial_chunks(), range(top + 1))
+        self._fan_out(encoder.initial_chunks(), range(top + 1), fast=height == RELAY_HEIGHT - 1)
         return ray_id
 
     def pick_relay(self, fastest=None):
@@ -142,8 +144,11 @@ class Peer:
         nodes = self.table.nodes()
         if not nodes:
             return None
-        timed = sorted((n for n in nodes if n.addr in self._rtt), key=lambda n: self._rtt[n.addr])
-        return self.rng.choice(timed[:fastest] if timed else nodes)
+        pool = sorted((n for n in nodes if n.addr in self._rtt), key=lambda n: self._rtt[n.addr])[:fastest]
+        if len(pool) < fastest:  # too few round trips measured: pad with random members
+            rest = [n for n in nodes if n.addr not in self._rtt]
+            pool += self.rng.sample(rest, min(len(rest), fastest - len(pool)))
+        return self.rng.choice(pool)
 
     def send_to(self, frame, addr, now=0):
         """Unicast a frame through FEC as BROADCAST height 0 (the reference's send_to_peers)."""
@@ -304,7 +309,7 @@ class Peer:
         if self.config.auto_propagate and height > 0:
             encoder = self.fec.new_encoder(frame, ray_id)
             self.rays.keep_encoder(ray_id, encoder)
-            self._fan_out(encoder.initial_chunks(), range(height))
+            self._fan_out(encoder.initial_chunks(), range(height), fast=height == RELAY_HEIGHT)
         elif self.config.pull_repair:
             self.rays.keep_encoder(ray_id, frame)  # encoded only if someone asks
 
@@ -357,13 +362,20 @@ class Peer:
     def _send_chunks(self, chunks, height, addr):
         self._out.extend([(d, addr) for d in self._chunk_datagrams(chunks, height)])
 
-    def _fan_out(self, chunks, heights):
+    def _fan_out(self, chunks, heights, fast=False):
+        """beta random members of each bucket in ``heights``; ``fast`` (a relay starting the tree,
+        config.relay_fast_first): random among the 2 * beta with the lowest measured round trip,
+        which pays back the relay's extra hop (bench/results/kadcast.json, privacy)."""
         buckets = self.table.buckets
+        fast = fast and self.config.relay_fast_first
+        near = 2 * self.config.beta
         for height in heights:
             bucket = buckets.get(height)
             if bucket is None or not bucket.nodes:
                 continue
             nodes = bucket.nodes
+            if fast and len(nodes) > near:
+                nodes = sorted(nodes, key=lambda n: self._rtt.get(n.addr, 1 << 30))[:near]
             picks = nodes if len(nodes) <= self.config.beta else self.rng.sample(nodes, self.config.beta)
             datagrams = self._chunk_datagrams(chunks, height)  # shared by the picks of a bucket
             for node in picks:
