@@ -1,9 +1,9 @@
 """A transfer-level model of both broadcast modes for the 10,000-node benchmark.
 
 Why a model: 10,000 real peers moving a 1 MB block as ~900 datagrams per copy is tens of millions of
-Python calls per broadcast. The real sans-I/O code runs at 500 nodes in tests/test_edge_broadcast.py;
-this model replays the same rules one *transfer* (a batch of symbols from one sender to one
-receiver) at a time:
+Python calls per broadcast. The real sans-I/O code runs at 500 nodes in
+tests/test_edge_broadcast.py; this model replays the same rules one *transfer* (a batch of symbols
+from one sender to one receiver) at a time:
 - topology: random 128-bit ids; bucket i of v = nodes whose id shares v's bits above i and differs
   at bit i (a contiguous range of the sorted ids); beta=3 random members per bucket (k-buckets are
   random subsets, so this is the same distribution); positions in a unit square, one-way delay
@@ -61,7 +61,8 @@ class Topology:
                 if hi > lo:
                     out.append((i, lo, hi))
                 base = (self.ids[v] >> i) << i   # nodes sharing v's bits >= i: only v left?
-                if bisect.bisect_left(self.ids, base + (1 << i)) - bisect.bisect_left(self.ids, base) <= 1:
+                ids = self.ids
+                if bisect.bisect_left(ids, base + (1 << i)) - bisect.bisect_left(ids, base) <= 1:
                     break
             self._buckets[v] = out
         return out

@@ -1,14 +1,15 @@
-"""The edge mode's large-message path in the transfer-level model: stripe trees (docs/edge-broadcast.md,
-issue 12 session 2 design), replayed at 10,000 nodes by dusk_edge/sim/broadcast_model.py's rules.
+"""The edge mode's large-message path in the transfer-level model: stripe trees (issue 12, session 2
+design; docs/edge-broadcast.md), at 10,000 nodes with dusk_edge/sim/broadcast_model.py's Topology.
 
 What is modelled, per node: which ESIs of which RS block it holds (exact: a block decodes at k_b
-distinct ESIs), its stripe parents, heights, subscribers and known holders, and the SYMBOL and control
-bytes it sends. Granularity:
+distinct ESIs), its stripe parents, heights, subscribers and known holders, and the SYMBOL and
+control bytes it sends. Granularity:
 - data moves in transfers of up to ``batch`` symbols; a node forwards what it newly obtained at once
-  to the subscribers of that stripe (cut-through); each datagram of a transfer is lost independently;
+  to the subscribers of that stripe (cut-through); each datagram of a transfer is lost
+  independently;
 - ANNOUNCE (offers), REQUEST (wants + acks) and repair requests are single small datagrams, lost
-  like any other, offers retried every max(offer_retry_min_ms, 2 RTT) from when they left the uplink,
-  the delegate replaced after ``offer_attempts``;
+  like any other, offers retried every max(offer_retry_min_ms, 2 RTT) from when they left the
+  uplink, the delegate replaced after ``offer_attempts``;
 - one FIFO uplink per node (busy-until) serialises everything it sends, control datagrams included;
 - after the whole body decodes a node regenerates every ESI < N_b and sends each subscriber the
   stripe symbols it had not sent; a node without progress for ``stall_ms`` asks its holders round
@@ -22,7 +23,7 @@ import math
 SYMBOL = 1296
 DATAGRAM = 1364                   # SYMBOL datagram: type + header + rs chunk header + symbol
 CONTROL = 72                      # type + header + content id + size (+ per-entry bytes below)
-RELAY, ROOT, TREE, FORCED = 2, 1, 0, 3   # offer roles (FORCED: a tree offer that may not be declined)
+RELAY, ROOT, TREE, FORCED = 2, 1, 0, 3   # offer roles (FORCED: a tree offer not to be declined)
 
 
 class StripeConfig:
@@ -43,7 +44,7 @@ class StripeConfig:
         self.stall_ms = stall_ms
         self.repair_attempts = repair_attempts
         self.pull_ttl_ms = pull_ttl_ms
-        self.delegate_sample = delegate_sample   # 1: uniform member; m > 1: lowest delay of m random
+        self.delegate_sample = delegate_sample   # 1: uniform member; m: lowest delay of m random
         self.max_holders = max_holders
         self.control_first = control_first   # * control datagrams skip the queue of symbols
         self.arq = arq                       # * per-hop NACK rounds for lost symbols (spec 0)
@@ -59,8 +60,8 @@ class StripeConfig:
 
 
 class Node:
-    __slots__ = ("parent", "height", "subs", "holders", "have", "cnt", "ndone", "decoded", "first_t",
-                 "progress_t", "rr", "attempts", "gave_up", "load")
+    __slots__ = ("parent", "height", "subs", "holders", "have", "cnt", "ndone", "decoded",
+                 "first_t", "progress_t", "rr", "attempts", "gave_up", "load")
 
     def __init__(self, stripes, blocks, t):
         self.parent = [-1] * stripes
@@ -164,7 +165,8 @@ class StripeSim:
         self.nb = [min(256, k + max(2, -(-k * cfg.repair_percent // 100))) for k in self.ks]
         order = [b * 256 + e for e in range(max(self.nb)) for b in range(z) if e < self.nb[b]]
         self.pos = {sym: i for i, sym in enumerate(order)}
-        self.stripe_syms = [[sym for sym in order if self.stripe_of(sym) == s] for s in range(cfg.stripes)]
+        self.stripe_syms = [[sym for sym in order if self.stripe_of(sym) == s]
+                            for s in range(cfg.stripes)]
         self.stripe_copies = len(order) * DATAGRAM / cfg.stripes / size
         self.budget = int(cfg.budget_copies * size)
         self.peer_cap = int(cfg.peer_copies * size)
