@@ -14,7 +14,8 @@ from dusk_edge.core.kadcast import edge_messages as em
 from dusk_edge.core.kadcast import messages as m
 from dusk_edge.core.kadcast import rs
 from dusk_edge.core.kadcast.config import KadcastConfig
-from dusk_edge.core.kadcast.edge import EdgeConfig, EdgePeer, edge_kadcast_config
+from dusk_edge.core.kadcast.edge import DGRAM_LEN, EdgeConfig, EdgePeer, edge_kadcast_config
+from dusk_edge.core.kadcast.edge_stripes import sent_set_bytes
 from dusk_edge.core.kadcast.ids import compute_id, find_nonce
 from dusk_edge.core.kadcast.rs import ray_id_of
 from dusk_edge.sim.broadcast_swarm import Swarm
@@ -23,6 +24,12 @@ IP = bytes((10, 9, 0, 1))
 NODE_ID = compute_id(IP, 9000)
 HEADER = m.Header(NODE_ID, find_nonce(NODE_ID, 8), 9000, 0x45)
 MB = 1 << 20
+
+
+def budget_of(size, config=None):
+    """SYMBOL bytes one node may upload per content: budget_copies full sent sets."""
+    config = config or EdgeConfig()
+    return config.budget_copies * sent_set_bytes(size, config.repair_percent, DGRAM_LEN)
 
 
 def samples():
@@ -155,17 +162,43 @@ def test_server_caps_one_peer_the_budget_and_the_request_rate():
     for _ in range(5):  # all stripes and 255 repair symbols per block, five times over
         request(peer, asker, cid, len(frame), want=0xFFFF, repairs=everything)
     to_asker = sum(len(d) for d, a in drain(peer) if a == asker.addr and d[0] == em.SYMBOL)
-    assert 0 < to_asker <= len(frame)
+    one_set = sent_set_bytes(len(frame), 30, DGRAM_LEN)  # peer_copies 1.0
+    assert 0 < to_asker <= c.peer_cap == one_set
     for i in range(3, 9):
         request(peer, make_peer(i), cid, len(frame), want=0xFFFF, repairs=everything)
     out = drain(peer)
-    assert 0 < c.uploaded <= c.budget == 2 * len(frame)
+    assert 0 < c.uploaded <= c.budget == 2 * one_set
     assert peer.stats["edge_symbol_bytes_sent"] <= c.budget
     refusals = [em.decode_edge_message(d) for d, _ in out if d[0] == em.REFUSE]
     assert refusals and refusals[-1].reason == em.REFUSE_BUSY
     for _ in range(30):  # 20 tokens, refilled at 1 per second
         request(peer, asker, cid, len(frame), ack=1)
     assert peer.stats["edge_requests_limited"] >= 10
+
+
+def test_a_short_content_can_be_served_budget_copies_times_and_its_empty_stripes_are_quiet():
+    """A 400-byte content is one symbol sent as ESIs 0..2 (stripes 0..2 of 16): the budget counts
+    whole sent sets of datagrams, so it is served to budget_copies children in full; the empty
+    stripes 3..15 are never offered nor served."""
+    peer = make_peer(1, large_threshold=300, relay=False)
+    frame = random.Random(3).randbytes(400)
+    cid = ray_id_of(frame)
+    c = peer.adopt(cid, frame, 0)
+    assert (c.sent_n, c.live) == ([3], 3)
+    assert c.budget == 3 * 3 * DGRAM_LEN and c.peer_cap == int(1.5 * 3 * DGRAM_LEN)
+    for i in range(2, 2 + EdgeConfig().budget_copies):
+        request(peer, make_peer(i), cid, len(frame), want=0xFFFF, ack=0xFFFF)
+    out = drain(peer)
+    assert sum(1 for d, _ in out if d[0] == em.SYMBOL) == 3 * EdgeConfig().budget_copies
+    assert not [d for d, _ in out if d[0] == em.REFUSE]
+    late = make_peer(9)
+    request(peer, late, cid, len(frame), want=0b111)  # over the budget now: refused
+    (refusal,) = [em.decode_edge_message(d) for d, a in drain(peer) if a == late.addr]
+    assert refusal.kind == em.REFUSE and refusal.reason == em.REFUSE_BUSY
+    x = make_peer(20, large_threshold=300)
+    announce(peer, x, cid, len(frame), [(s, 5) for s in range(16)])
+    (answer,) = requests_to(x, peer.addr)
+    assert (answer.want, answer.ack) == (0b111, 0xFFFF)  # acks everything, wants live stripes
 
 
 def announce(sender, receiver, cid, size, offers, role=em.ROLE_TREE, now=0):
@@ -196,6 +229,31 @@ def test_duplicate_offers_ack_always_want_from_the_first_offerer_only():
 
 
 # ---- real peers on the in-memory network -----------------------------------------------------
+@pytest.mark.timeout(200)
+@pytest.mark.parametrize("n", [5, 20])
+def test_contents_a_few_symbols_long_reach_everyone_without_a_refusal_storm(n):
+    """Large-path contents from just above large_threshold to ~10 symbols at 5% loss: every node
+    gets every frame, with (almost) no REFUSE, repair or expiry; the most a node uploaded for one
+    content stays within its budget."""
+    config = EdgeConfig(large_threshold=300, probe_interval=400)
+    s = Swarm(n, loss=0.05, seed=3 + n, uplink_bps=10_000_000, edge_config=config)
+    s.warm_up(2000)
+    sizes = [301, 400, 1296, 1297, 2600, 5000, 9000, 13000]
+    for i, size in enumerate(sizes * 2):
+        origin = s.peers[i % n]
+        missing, _ = s.broadcast(origin, s.rng.randbytes(size), timeout_ms=10000)
+        assert missing == [], "%d of %d nodes missed a %d-byte frame" % (len(missing), n - 1, size)
+    total = dict((k, sum(p.stats[k] for p in s.peers)) for k in
+                 ("edge_refused_busy", "edge_refused_not_held", "edge_expired", "edge_decoded"))
+    assert total["edge_decoded"] == 2 * len(sizes) * (n - 1)
+    assert total["edge_refused_busy"] + total["edge_refused_not_held"] <= n, total
+    assert total["edge_expired"] == 0, total
+    for p in s.peers:
+        for c in p.contents.values():
+            assert c.uploaded <= c.budget
+            assert c.heights[c.live:] == [-1] * (c.stripes - c.live)  # no tree for empty stripes
+
+
 def t_quantile(swarm, cid, start, q):
     got = sorted(t - start for t in swarm.deliveries[cid].values())
     return got[min(len(got) - 1, int(len(got) * q))]
@@ -243,7 +301,7 @@ def broadcast_blocks(swarm, origins, gap_ms=500, timeout_ms=30000):
         for peer in swarm.peers:
             c = peer.contents[(cid, MB)]
             assert c.uploaded <= c.budget  # SYMBOL bytes queued for this block, refunds deducted
-    budget = EdgeConfig().budget_copies * MB
+    budget = budget_of(MB)
     symbols = [p.stats["edge_symbol_bytes_sent"] - symbols_before[p.addr] for p in swarm.peers]
     assert max(symbols) <= len(origins) * budget  # within budget for each block
     copies = dict((a, (net.bytes_sent[a] - before[a]) / MB / len(origins)) for a in before)
@@ -255,8 +313,7 @@ def broadcast_blocks(swarm, origins, gap_ms=500, timeout_ms=30000):
 def test_500_nodes_get_a_1mb_block_within_budget(swarm):
     origin = swarm.peers[0]
     (cid,), (start,), copies = broadcast_blocks(swarm, [origin])
-    budget = EdgeConfig().budget_copies * MB
-    assert max(p.stats["edge_symbol_bytes_sent"] for p in swarm.peers) <= budget
+    assert max(p.stats["edge_symbol_bytes_sent"] for p in swarm.peers) <= budget_of(MB)
     mean = sum(copies.values()) / len(copies)
     t99 = t_quantile(swarm, cid, start, 0.99)
     assert t99 < 8000 and mean < 1.6
@@ -341,7 +398,7 @@ def test_pull_repair_heals_25_percent_loss():
     assert missing == [], "%d of 150 nodes missed the block at 25%% loss" % len(missing)
     served = sum(p.stats["edge_repair_symbols_served"] for p in s.peers)
     assert served > 0  # per-hop recovery / pull repair carried the symbols the tree lost
-    assert max(symbols) <= EdgeConfig().budget_copies * len(frame)
+    assert max(symbols) <= budget_of(len(frame))
 
 
 @pytest.mark.slow

@@ -38,6 +38,7 @@ RELAY_HEIGHT = 128                # one above any bucket: the receiver covers bu
 NEVER = 1 << 62
 H = em.HEADER_END                 # start of an edge message body
 CHUNK_LEN = rs.CHUNK_HEADER_LEN + rs.SYMBOL_SIZE
+DGRAM_LEN = H + CHUNK_LEN         # one SYMBOL datagram
 MAX_CLAIMS = 2                    # sizes tracked per content id (one honest, one lie)
 
 
@@ -214,13 +215,13 @@ class EdgePeer(Peer):
         relay = self._pick_relay(True) if height is None and self.edge.relay else None
         if relay is not None:
             self.stats["edge_relayed"] += 1
-            for s in range(c.stripes):
+            for s in range(c.live):
                 self._offer(c, relay, s, RELAY_HEIGHT, em.ROLE_RELAY, now)
         elif height is None:
             c.rooted = True
             self._start_roots(c, None, now)
         else:
-            for s in range(c.stripes):
+            for s in range(c.live):
                 self._extend(c, s, min(height, 127) + 1, now)
         self._flush_offers(now)
         return cid
@@ -289,7 +290,7 @@ class EdgePeer(Peer):
                 return None
             del self.contents[min(done)[1]]
         c = Content(cid, size, stripes, self.edge.repair_percent, now, self.edge.budget_copies,
-                    self.edge.peer_copies)
+                    self.edge.peer_copies, DGRAM_LEN)
         c.head = bytes(cid) + bytes((rs.SCHEME_TAG, size & 0xFF, (size >> 8) & 0xFF, (size >> 16) & 0xFF,
                                      size >> 24, rs.SYMBOL_SIZE & 0xFF, rs.SYMBOL_SIZE >> 8, c.num_blocks))
         self.contents[(cid, size)] = c
@@ -345,7 +346,7 @@ class EdgePeer(Peer):
     def _extend(self, c, s, h, now):
         """Our height for stripe s rises to h: offer the buckets we did not cover yet."""
         old = c.heights[s]
-        if h <= old:
+        if h <= old or s >= c.live:  # an empty stripe has no tree
             return
         c.heights[s] = h
         low = old if old > 0 else 0
@@ -376,11 +377,11 @@ class EdgePeer(Peer):
         pool = [n.addr for n in self.table.alive_nodes(now)
                 if n.addr in self.edge_peers and n.addr != exclude and n.addr not in self.blocked]
         if not pool:  # nobody to root at: be every tree's root ourselves
-            for s in range(c.stripes):
+            for s in range(c.live):
                 self._extend(c, s, RELAY_HEIGHT, now)
             return
-        picks = self.rng.sample(pool, c.stripes) if len(pool) >= c.stripes else pool
-        for s in range(c.stripes):
+        picks = self.rng.sample(pool, c.live) if len(pool) >= c.live else pool
+        for s in range(c.live):
             self._offer(c, picks[s % len(picks)], s, RELAY_HEIGHT, em.ROLE_ROOT, now)
 
     def _offer(self, c, addr, s, h, role, now):
@@ -510,7 +511,8 @@ class EdgePeer(Peer):
             if msg.role != em.ROLE_TREE:
                 h = RELAY_HEIGHT
             parent = c.parents[s]
-            if c.frame is None and (parent is None or parent == src) and src in c.holder_set:
+            if (c.frame is None and s < c.live and (parent is None or parent == src)
+                    and src in c.holder_set):
                 c.parents[s] = src
                 want |= 1 << s
             if msg.role != em.ROLE_RELAY:
@@ -645,9 +647,9 @@ class EdgePeer(Peer):
                     off.pairs.pop(s, None)
                 if not off.pairs:
                     del c.offers[(src, role)]
-        want = msg.want & ((1 << c.stripes) - 1)
+        want = msg.want & ((1 << c.live) - 1)
         if want or msg.repairs:
-            if c.uploaded + CHUNK_LEN + H > c.budget or c.per_peer.get(src, 0) + CHUNK_LEN + H > c.peer_cap:
+            if c.uploaded + DGRAM_LEN > c.budget or c.per_peer.get(src, 0) + DGRAM_LEN > c.peer_cap:
                 self._refuse(c.cid, em.REFUSE_BUSY, src)
                 return
         if want:
@@ -812,9 +814,16 @@ class EdgePeer(Peer):
         self._out.append((em.encode_edge_message(msg), src))
 
     def _on_refuse(self, msg, src, now):
+        """A refusal proves nothing, but ends our asking: src stops being a parent (no more syncs
+        to it; a later offer may re-parent the stripe) and goes last among the repair sources."""
         for c in self.contents.values():
-            if c.cid == msg.content_id and c.frame is None and src in c.holder_set and len(c.holders) > 1:
-                c.holders.remove(src)  # repair asks the others; a refusal proves nothing
+            if c.cid != msg.content_id or c.frame is not None:
+                continue
+            for s in range(c.live):
+                if c.parents[s] == src:
+                    c.parents[s] = None
+            if src in c.holder_set and len(c.holders) > 1:
+                c.holders.remove(src)
                 c.holders.append(src)
 
     # ---- timers: offer retries, pull repair, expiry ------------------------------------------
@@ -864,7 +873,7 @@ class EdgePeer(Peer):
         if c.suspects is not None:
             return
         masks = {}
-        for s in range(c.stripes):
+        for s in range(c.live):
             p = c.parents[s]
             if p is not None:
                 masks[p] = masks.get(p, 0) | 1 << s

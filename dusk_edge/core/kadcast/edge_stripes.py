@@ -6,6 +6,8 @@
 # asked for the stripe); every (subscriber, symbol) is sent at most once (``sent``). Offers we made
 # wait in ``offers`` until the delegate acknowledges them. Received symbols are kept as ready
 # datagrams (our SYMBOL prefix + chunk) so forwarding costs one concatenation per symbol.
+# A short content has fewer sent ESIs than stripes: only stripes < ``live`` exist (are offered,
+# wanted, synced). Upload budgets count datagram bytes in units of one full sent set.
 from dusk_edge.core.kadcast import rs
 
 NO_HEIGHT = -1
@@ -30,6 +32,13 @@ def sent_count(k, repair_percent):
     return min(256, k + max(2, (k * repair_percent + 99) // 100))
 
 
+def sent_set_bytes(size, repair_percent, dgram_len):
+    """Datagram bytes of one full sent set (every ESI < N_b of every block): the unit of the upload
+    budgets, so a content of any size can be served budget_copies times whole."""
+    _, sizes = rs.layout(size)
+    return sum(sent_count(k, repair_percent) for k in sizes) * dgram_len
+
+
 class Content:
     __slots__ = ("cid", "size", "stripes", "num_blocks", "sizes", "sent_n", "summary", "decoder",
                  "frame", "blocks_left", "heights", "parents", "subs", "sent", "dgrams", "order",
@@ -37,14 +46,16 @@ class Content:
                  "per_peer", "peer_cap", "created_at", "last_progress", "repair_attempts",
                  "next_repair_at", "repair_turn", "first_source", "delivered", "legacy",
                  "next_reserve", "regen", "head", "origin", "expires_at", "announcers", "rooted",
-                 "keys_rr", "by_stripe", "next_sync_at", "holder_set", "stripe_keys")
+                 "keys_rr", "by_stripe", "next_sync_at", "holder_set", "stripe_keys", "live")
 
-    def __init__(self, cid, size, stripes, repair_percent, now, budget_copies, peer_copies):
+    def __init__(self, cid, size, stripes, repair_percent, now, budget_copies, peer_copies,
+                 dgram_len):
         self.cid = cid
         self.size = size
         self.stripes = stripes
         self.num_blocks, self.sizes = rs.layout(size)
         self.sent_n = [sent_count(k, repair_percent) for k in self.sizes]
+        self.live = min(stripes, max(self.sent_n))  # stripes >= live carry no sent ESI
         self.summary = b""
         self.decoder = rs.RsDecoder(size, rs.SYMBOL_SIZE, self.num_blocks)
         self.frame = None
@@ -61,9 +72,10 @@ class Content:
         self.contributors = set()  # addrs whose symbols fed the decoder
         self.suspects = None       # after a mismatch among several sources: one at a time
         self.uploaded = 0          # SYMBOL bytes sent for this content
-        self.budget = int(budget_copies * size)
+        unit = sum(self.sent_n) * dgram_len  # sent_set_bytes()
+        self.budget = int(budget_copies * unit)  # SYMBOL datagram bytes
         self.per_peer = {}
-        self.peer_cap = int(peer_copies * size)
+        self.peer_cap = int(peer_copies * unit)
         self.created_at = now
         self.last_progress = now
         self.repair_attempts = 0
