@@ -1,7 +1,8 @@
 # Theory of operation: wire format of the dusk-edge "edge" broadcast extension, stripe trees
-# (docs/edge-broadcast.md). Only edge nodes send these types, and only to peers whose Version carries
-# EDGE_VERSION_FLAG (an as-specified node rejects them as unknown types). Every message keeps the
-# Kadcast header (PROTOCOL.md §1.3), so the id-matches-sender rule and the PoW nonce apply unchanged:
+# (docs/edge-broadcast.md). Only edge nodes send these types, and only to peers whose Version
+# carries EDGE_VERSION_FLAG (an as-specified node rejects them as unknown types). Every message
+# keeps the Kadcast header (PROTOCOL.md §1.3), so the id-matches-sender rule and the PoW nonce
+# apply unchanged:
 #   Message  = type:u8 | Header(25) | body
 #   ANNOUNCE (20) = content_id[32] | size:u32le | stripes:u8 | role:u8 | count:u8
 #                   | {stripe:u8 | height:u8} * count | summary_len:u16le | summary
@@ -36,6 +37,9 @@ MAX_REQUEST_BLOCKS = 32
 BITMAP_LEN = 32
 MAX_CONTENT_SIZE = rs.MAX_TRANSFER_LEN
 HEADER_END = m.HEADER_LEN     # type + header: the body starts here
+CHUNK_LEN = rs.CHUNK_HEADER_LEN + rs.SYMBOL_SIZE  # the rs chunk of a SYMBOL
+SYMBOL_DGRAM_LEN = HEADER_END + CHUNK_LEN         # one SYMBOL datagram (1364 bytes)
+RELAY_HEIGHT = MAX_HEIGHT      # one above any bucket: the receiver covers buckets 0..127
 
 
 class EdgeMessage:
@@ -89,7 +93,8 @@ def _pull_announce(buf, header, cid, size):
         offers.append((stripe, height))
     summary_len = buf.pull_u16()
     if summary_len > MAX_SUMMARY_LEN or summary_len > size:
-        raise DecodeError("summary of %d bytes (cap %d, size %d)" % (summary_len, MAX_SUMMARY_LEN, size))
+        raise DecodeError("summary of %d bytes (cap %d, size %d)"
+                          % (summary_len, MAX_SUMMARY_LEN, size))
     summary = buf.pull_bytes(summary_len)
     return EdgeMessage(ANNOUNCE, header, cid, size, stripes, role, offers, summary)
 
@@ -160,7 +165,8 @@ def encode_edge_message(msg):
         return bytes(buf.data)
     buf.push_u32(msg.size)
     if msg.kind == ANNOUNCE:
-        if not 0 < len(msg.offers) <= msg.stripes <= MAX_STRIPES or len(msg.summary) > MAX_SUMMARY_LEN:
+        if (not 0 < len(msg.offers) <= msg.stripes <= MAX_STRIPES
+                or len(msg.summary) > MAX_SUMMARY_LEN):
             raise LocalProtocolError("announce: 1..stripes offers, stripes <= 32, short summary")
         buf.push_u8(msg.stripes)
         buf.push_u8(msg.role)

@@ -83,7 +83,7 @@ class Content:
         self.repair_turn = 0
         self.first_source = None
         self.delivered = False
-        self.legacy = {}           # as-specified delegate addr -> height (Kadcast chunks once decoded)
+        self.legacy = {}           # as-specified delegate addr -> height (Kadcast chunks, verified)
         self.next_reserve = [n for n in self.sent_n]  # next never-sent repair ESI per block
         self.regen = None          # per block: its source symbols, cut from the frame on demand
         self.head = None           # rs chunk header up to the block byte (set by the peer)

@@ -1,0 +1,175 @@
+# Theory of operation: the tree side of the edge mode's stripe trees (docs/edge-broadcast.md), a
+# mixin of EdgePeer (edge.py) with no state of its own. An ANNOUNCE offers (stripe, height) pairs;
+# _on_announce acknowledges every offered stripe and wants a live stripe only from its first
+# offerer (its parent; later offerers are kept as repair holders). Accepting stripe s at height h
+# (_extend) offers it at once, before any symbol arrives, to one delegate per non-empty bucket
+# i < h (beta = 1, a random pick per (stripe, bucket), preferring edge peers, so the trees differ);
+# offers to one delegate travel together in one ANNOUNCE. A relay (role RELAY) roots the trees at
+# random edge peers (_start_roots, role ROOT, height 128). Unacknowledged offers are retried with
+# backoff (_retry_offers) and, after offer_attempts, handed to another member of the bucket (another
+# edge peer for ROOT; one new relay takes every stripe of a dead relay). Stripes >= Content.live
+# carry no ESI: no tree, no offer, no want. As-specified delegates are remembered in c.legacy and
+# get Kadcast FEC chunks once the body is verified.
+from dusk_edge.core.kadcast import edge_messages as em
+from dusk_edge.core.kadcast.edge_messages import RELAY_HEIGHT
+from dusk_edge.core.kadcast.edge_stripes import Offer
+
+MAX_CLAIMS = 2                    # sizes tracked per content id (one honest, one lie)
+
+
+def _mask(stripes):
+    out = 0
+    for s in stripes:
+        out |= 1 << s
+    return out
+
+
+class EdgeTree:
+    """Offers, acknowledgements and delegate choice (mixin of EdgePeer)."""
+
+    def _extend(self, c, s, h, now):
+        """Our height for stripe s rises to h: offer the buckets we did not cover yet."""
+        old = c.heights[s]
+        if h <= old or s >= c.live:  # an empty stripe has no tree
+            return
+        c.heights[s] = h
+        low = old if old > 0 else 0
+        for i, bucket in self.table.buckets.items():
+            if low <= i < h and bucket.nodes:
+                self._delegate(c, s, i, bucket.nodes, now)
+
+    def _delegate(self, c, s, i, nodes, now):
+        tried = c.tried.get((s, i), ())
+        parent = c.parents[s]
+        edge, legacy = [], []
+        for n in nodes:
+            a = n.addr
+            if a in tried or a == parent or a in self.blocked:
+                continue
+            (edge if a in self.edge_peers else legacy).append(a)
+        if edge:
+            self._offer(c, self.rng.choice(edge), s, i, em.ROLE_TREE, now)
+        elif legacy and not tried:
+            addr = self.rng.choice(legacy)
+            if c.legacy.get(addr, -1) < i and len(c.legacy) < 128:
+                c.legacy[addr] = i
+                if c.frame is not None:
+                    self._send_legacy(c, addr, i)
+
+    def _start_roots(self, c, exclude, now):
+        """Root the S stripe trees at S distinct random edge peers (fewer: some get several)."""
+        pool = [n.addr for n in self.table.alive_nodes(now)
+                if n.addr in self.edge_peers and n.addr != exclude and n.addr not in self.blocked]
+        if not pool:  # nobody to root at: be every tree's root ourselves
+            for s in range(c.live):
+                self._extend(c, s, RELAY_HEIGHT, now)
+            return
+        picks = self.rng.sample(pool, c.live) if len(pool) >= c.live else pool
+        for s in range(c.live):
+            self._offer(c, picks[s % len(picks)], s, RELAY_HEIGHT, em.ROLE_ROOT, now)
+
+    def _offer(self, c, addr, s, h, role, now):
+        key = (addr, role)
+        off = c.offers.get(key)
+        if off is None:
+            off = c.offers[key] = Offer(addr, role, now)
+        off.pairs[s] = h
+        off.next_at = now
+        self._fresh.append(c)
+
+    def _flush_offers(self, now):
+        if not self._fresh:
+            return
+        fresh, self._fresh = self._fresh, []
+        seen = set()
+        for c in fresh:
+            if id(c) in seen:
+                continue
+            seen.add(id(c))
+            for off in c.offers.values():
+                if off.next_at <= now and off.pairs:
+                    self._send_offer(c, off, now)
+
+    def _send_offer(self, c, off, now):
+        off.attempts += 1
+        rtt = self._rtt.get(off.addr, 0)
+        off.next_at = now + max(self.edge.offer_retry_ms, 2 * rtt) * (1 << (off.attempts - 1))
+        self._schedule(off.next_at)
+        msg = em.EdgeMessage(em.ANNOUNCE, self._header(), c.cid, c.size, c.stripes, off.role,
+                             sorted(off.pairs.items()), c.summary[:self.edge.summary_len])
+        self._out.append((em.encode_edge_message(msg), off.addr))
+        self.stats["edge_announces_sent"] += 1
+
+    def _retry_offers(self, c, now):
+        for key in list(c.offers):
+            off = c.offers[key]
+            if off.next_at > now:
+                self._schedule(off.next_at)
+                continue
+            if off.attempts < self.edge.offer_attempts:
+                self.stats["edge_offers_retried"] += 1
+                self._send_offer(c, off, now)
+                continue
+            del c.offers[key]  # dead or unreachable: give its stripes to someone else
+            self.stats["edge_delegates_replaced"] += 1
+            relay = None
+            for s, h in off.pairs.items():
+                tried = c.tried.setdefault((s, h), [])
+                if len(tried) < 8:
+                    tried.append(off.addr)
+                if off.role == em.ROLE_TREE:
+                    bucket = self.table.buckets.get(h)
+                    if bucket is not None and bucket.nodes:
+                        self._delegate(c, s, h, bucket.nodes, now)
+                else:
+                    pool = [n.addr for n in self.table.alive_nodes(now) if n.addr in self.edge_peers
+                            and n.addr not in tried and n.addr not in self.blocked]
+                    if pool and (relay is None or off.role != em.ROLE_RELAY):
+                        relay = self.rng.choice(pool)  # one new relay takes every stripe
+                    if relay is not None:
+                        self._offer(c, relay, s, h, off.role, now)
+        self._flush_offers(now)
+
+    def _on_announce(self, msg, src, now):
+        cid, size = msg.content_id, msg.size
+        ack = _mask(s for s, _ in msg.offers)
+        c = self.contents.get((cid, size))
+        if c is None:
+            claims = sum(1 for k in self.contents if k[0] == cid)
+            if self.rays.is_processed(cid) and not claims or claims >= MAX_CLAIMS:
+                self._send_request(cid, size, 0, ack, (), src)  # we have it (or too many claims)
+                return
+            c = self._new_content(cid, size, msg.stripes, now)
+            if c is None:
+                return
+            c.summary = msg.summary
+            c.first_source = src
+            c.next_repair_at = now + 2 * self.edge.stall_ms
+            c.next_sync_at = now + self.edge.sync_ms
+            self._schedule(c.next_repair_at)
+        elif msg.stripes != c.stripes:
+            return
+        c.add_holder(src, self.edge.max_holders)
+        if src not in c.announcers and len(c.announcers) < self.edge.max_holders:
+            c.announcers.append(src)
+        want = 0
+        for s, h in msg.offers:
+            if msg.role != em.ROLE_TREE:
+                h = RELAY_HEIGHT
+            parent = c.parents[s]
+            if (c.frame is None and s < c.live and (parent is None or parent == src)
+                    and src in c.holder_set):
+                c.parents[s] = src
+                want |= 1 << s
+            if msg.role != em.ROLE_RELAY:
+                self._extend(c, s, h, now)
+        if msg.role == em.ROLE_RELAY and not c.rooted:
+            c.rooted = True
+            self._start_roots(c, src, now)
+        self._send_request(cid, size, want, ack, (), src)
+
+    def _send_request(self, cid, size, want, ack, repairs, addr):
+        msg = em.EdgeMessage(em.REQUEST, self._header(), cid, size, want=want, ack=ack,
+                             repairs=repairs)
+        self._out.append((em.encode_edge_message(msg), addr))
+        self.stats["edge_requests_sent"] += 1
