@@ -27,7 +27,7 @@ SIZES = (1024, 1 << 20)
 LARGE = 8192                     # edge large_threshold: above it, stripe trees
 HEADLINE = (1 << 20, 0.12, 10_000_000)
 GUESS_SETS = 100                 # random observer sets per run
-ABLATION = [                     # (name, config kwargs, spec-based?)
+ABLATION = [                     # (name, config kwargs, spec-based?[, loss])
     ("spec as written", {}, True),
     ("spec + control first", {"control_first": True}, True),
     ("spec + control first + arq 3", {"control_first": True, "arq": 3}, True),
@@ -40,6 +40,8 @@ ABLATION = [                     # (name, config kwargs, spec-based?)
     ("default, repair 20%", {"repair_percent": 20}, False),
     ("default, stripes 8", {"stripes": 8}, False),
     ("default, low-RTT delegate (of 4)", {"delegate_sample": 4}, False),
+    ("default at 25% loss", {}, False, 0.25),
+    ("default without repair ask cap, 25% loss", {"repair_ask_percent": 0}, False, 0.25),
 ]
 
 
@@ -116,8 +118,9 @@ def jobs():
                     else:
                         out.append(("push", ("edge",) + point + (r,),
                                     ("edge",) + point + (seed,), {}))
-    for name, kw, spec in ABLATION:
-        out.append(("stripe", ("ablation", name), HEADLINE + (4242,),
+    for name, kw, spec, *loss in ABLATION:
+        point = (HEADLINE[0], loss[0] if loss else HEADLINE[1], HEADLINE[2])
+        out.append(("stripe", ("ablation", name), point + (4242,),
                     {"n": ABLATION_N, "config": kw, "spec": spec}))
     # big stripe runs first so the two workers end together
     weight = {"stripe": 2, "push": 1}
@@ -163,7 +166,8 @@ def summarise(results):
                         row["mean_ratio_relay_on_off_median"] = med(
                             [v["mean_ms"] / offs[i]["mean_ms"] for i, v in pairs])
                     rows.append(row)
-    ablation = [dict(config=k[1], nodes=ABLATION_N, size=HEADLINE[0], loss=HEADLINE[1],
+    losses = dict((a[0], a[3] if len(a) > 3 else HEADLINE[1]) for a in ABLATION)
+    ablation = [dict(config=k[1], nodes=ABLATION_N, size=HEADLINE[0], loss=losses[k[1]],
                      uplink_mbps=HEADLINE[2] // 1_000_000, **v)
                 for k, v in results.items() if k[0] == "ablation"]
     ablation.sort(key=lambda r: [a[0] for a in ABLATION].index(r["config"]))
@@ -213,7 +217,7 @@ def plot(rows, ablation, here):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     names = [r["config"] for r in ablation]
     axes[0].barh(names, [r["t99_ms"] or 0 for r in ablation])
-    axes[0].set_xlabel("t99 ms (1 MB, 12%%, 10 Mbps, %d nodes)" % ABLATION_N)
+    axes[0].set_xlabel("t99 ms (1 MB, 12%% loss unless named, 10 Mbps, %d nodes)" % ABLATION_N)
     axes[1].barh(names, [r["copies_mean"] for r in ablation])
     axes[1].set_xlabel("SYMBOL copies per node")
     axes[1].set_yticks([])

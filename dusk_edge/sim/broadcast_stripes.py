@@ -33,7 +33,7 @@ class StripeConfig:
     def __init__(self, stripes=16, repair_percent=30, batch=8, budget_copies=3.0, peer_copies=1.5,
                  offer_attempts=5, offer_retry_min_ms=150, stall_ms=400, repair_attempts=40,
                  pull_ttl_ms=60000, delegate_sample=1, max_holders=16, control_first=True, arq=3,
-                 interior_cap=2.0, done=True, carry_ms=150):
+                 interior_cap=2.0, done=True, carry_ms=150, repair_ask_percent=25):
         self.stripes = stripes
         self.repair_percent = repair_percent
         self.batch = batch                   # model: symbols per transfer at most
@@ -50,11 +50,13 @@ class StripeConfig:
         self.arq = arq                       # * per-hop NACK rounds for lost symbols (spec 0)
         self.interior_cap = interior_cap     # * decline tree heights beyond this projected upload
         self.done = done                     # * a decoded node tells its parents to stop sending
+        self.repair_ask_percent = repair_ask_percent   # * one repair asks <= this % of k_b a block
         self.carry_ms = carry_ms             # model: stray symbols wait this long for company
 
     @classmethod
     def spec(cls, **kw):
-        base = dict(offer_attempts=3, control_first=False, arq=0, interior_cap=0.0, done=False)
+        base = dict(offer_attempts=3, control_first=False, arq=0, interior_cap=0.0, done=False,
+                    repair_ask_percent=0)
         base.update(kw)
         return cls(**base)
 
@@ -307,7 +309,8 @@ class StripeSim:
                 st.parent[s] = p
                 wanted.append(s)
             if role != RELAY and h > st.height[s]:
-                if cap and role == TREE and st.load + self.extra_load(x, st.height[s], h) > cap:
+                if cap and (role == TREE and st.load + self.extra_load(x, st.height[s], h) > cap
+                            or role == FORCED and st.load >= cap and x in self.started):
                     declined.append((s, h))
                     continue
                 if cap:
@@ -512,7 +515,10 @@ class StripeSim:
         for b in range(self.Z):
             need = self.ks[b] - st.cnt[b]
             if need > 0:
-                asks.append((b, need + max(2, -(-need * cfg.repair_percent // 100))))
+                ask = need + max(2, -(-need * cfg.repair_percent // 100))
+                if cfg.repair_ask_percent:
+                    ask = min(ask, max(2, -(-self.ks[b] * cfg.repair_ask_percent // 100)))
+                asks.append((b, ask))
         self.res.repair_requests += 1
         self.control(x, h, CONTROL + 34 * len(asks), t, "repair", (x, h, asks, bytes(st.have)))
         self.push(t + cfg.stall_ms, "stall", (x,))
