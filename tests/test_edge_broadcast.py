@@ -417,6 +417,32 @@ def test_small_messages_interoperate_with_as_specified_peers():
     assert relayed >= 2
 
 
+def test_a_small_message_handed_to_a_dead_relay_still_reaches_everyone():
+    """No echo of a hand-off within echo_ms: another relay, then the originator's own tree."""
+    s = Swarm(60, loss=0.05, seed=17)
+    s.warm_up(1000)
+    origin = s.peers[0]
+    pool = sorted(origin._rtt, key=lambda a: origin._rtt[a])[:origin.edge.relay_pool]
+    for addr in pool:  # every relay candidate leaves without a word
+        s.net.remove(addr)
+    alive = len(s.peers) - len(pool) - 1
+    missed = origin.stats["edge_echo_missed"]
+    frame = s.rng.randbytes(700)
+    cid = s.net.call(origin, origin.broadcast, frame, None)
+    s.net.run_until(s.net.now + 10000, stop=lambda: len(s.deliveries.get(cid, ())) >= alive)
+    assert len(s.deliveries.get(cid, ())) == alive
+    assert origin.stats["edge_echo_missed"] > missed
+    assert len([a for a in pool if a in origin._rtt]) < len(pool)  # silent relays leave the pool
+    # a live relay's echo clears the hand-off: no retry
+    other = next(p for p in s.peers[1:] if p.addr not in pool and not set(pool) & set(
+        sorted(p._rtt, key=lambda a: p._rtt[a])[:p.edge.relay_pool]))
+    cid = s.net.call(other, other.broadcast, s.rng.randbytes(700), None)
+    s.net.run_until(s.net.now + 5000)
+    assert len(s.deliveries.get(cid, ())) == alive
+    assert other.stats["edge_echo_missed"] == 0 and not other._echoes
+    assert other.stats["edge_relayed"] >= 1
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(200)
 def test_a_mismatch_among_several_sources_is_resolved_one_suspect_at_a_time():

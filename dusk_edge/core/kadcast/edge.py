@@ -30,7 +30,7 @@ from dusk_edge.core.kadcast.edge_serve import EdgeServe
 from dusk_edge.core.kadcast.edge_stripes import NEVER_AT as NEVER
 from dusk_edge.core.kadcast.edge_stripes import Content
 from dusk_edge.core.kadcast.edge_tree import EdgeTree
-from dusk_edge.core.kadcast.peer import BroadcastReceived, Peer
+from dusk_edge.core.kadcast.peer import RAY_OFFSET, BroadcastReceived, Peer
 from dusk_edge.core.kadcast.rs import ray_id_of
 from dusk_edge.core.wire import Buffer
 
@@ -46,7 +46,7 @@ class EdgeConfig:
                  "repair_attempts", "pull_ttl", "content_ttl", "budget_copies", "peer_copies",
                  "request_rate_per_s", "request_burst", "probe_interval", "probe_batch",
                  "fallback_probes", "max_contents", "max_subscribers", "max_holders", "uplink_bps",
-                 "pace_slice_ms", "max_queue", "sync_ms")
+                 "pace_slice_ms", "max_queue", "sync_ms", "echo_ms", "echo_attempts", "max_echoes")
 
     def __init__(self, **overrides):
         self.large_threshold = 8192
@@ -75,6 +75,9 @@ class EdgeConfig:
         self.pace_slice_ms = 10       # symbols are released in slices of this many ms of uplink
         self.max_queue = 20000        # paced symbols waiting (beyond: dropped, budget refunded)
         self.sync_ms = 300            # undecoded: every sync_ms ask each parent for lost symbols
+        self.echo_ms = 1500           # a small message handed to a relay must come back this fast ...
+        self.echo_attempts = 2        # ... else another relay; after these, our own tree (no hiding)
+        self.max_echoes = 256         # hand-offs awaiting their echo
         for name, value in overrides.items():
             if name not in self.__slots__:
                 raise LocalProtocolError("edge: unknown setting %r" % name)
@@ -124,6 +127,7 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
         # paced symbols: (datagram, addr, content, stripe or -1, key)
         self._queue = deque((), self.edge.max_queue + 1)
         self._pace_at = NEVER         # when the next slice of the queue may leave
+        self._echoes = {}             # ray id -> [deadline, frame, relays tried]: small hand-offs
         for name in ("bytes_sent", "bytes_received", "edge_announces_sent", "edge_requests_sent",
                      "edge_symbols_sent", "edge_symbol_bytes_sent", "edge_symbols_received",
                      "edge_symbols_duplicate", "edge_budget_dropped", "edge_peer_cap_dropped",
@@ -132,7 +136,7 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
                      "edge_mismatches", "edge_liars_blocked", "edge_relayed", "edge_offers_retried",
                      "edge_delegates_replaced", "edge_expired", "edge_unsolicited",
                      "edge_fallback_probes", "edge_legacy_sends", "edge_queue_dropped",
-                     "edge_unsubscribed_dropped"):
+                     "edge_unsubscribed_dropped", "edge_echo_missed", "edge_relay_fallbacks"):
             self.stats[name] = 0
 
     # ---- interface -------------------------------------------------------------------------
@@ -149,6 +153,9 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
     def get_timer(self):
         deadline = Peer.get_timer(self)
         t = self._rtt_probe_at if self._rtt_probe_at < self._wake else self._wake
+        for entry in self._echoes.values():
+            if entry[0] < t:
+                t = entry[0]
         if self._queue and self._pace_at < t:
             t = self._pace_at
         return t if deadline is None or t < deadline else deadline
@@ -160,6 +167,8 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
             self._probe_rtts(now)
         if now >= self._wake:
             self._run_contents(now)
+        if self._echoes:
+            self._check_echoes(now)
 
     def receive_datagram(self, data, addr, now):
         self._now = now
@@ -266,14 +275,41 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
         pool = measured[:self.edge.relay_pool] or alive
         return self.rng.choice(pool)
 
-    def _hand_small_to_relay(self, frame, relay, now):
+    def _hand_small_to_relay(self, frame, relay, now, tried=None):
+        """Send a small frame to ``relay`` at height 128 and wait for its echo: the tree the relay
+        starts reaches us too. No echo within echo_ms (a dead or dropping relay) tries another
+        relay, then our own tree, so a relay cannot silently swallow our votes."""
         ray_id = ray_id_of(frame)
         self.rays.mark_processed(ray_id, now)
         encoder = self.fec.new_encoder(frame, ray_id)
         self.rays.keep_encoder(ray_id, encoder)
         self._send_chunks(encoder.initial_chunks(), RELAY_HEIGHT, relay)
         self.stats["edge_relayed"] += 1
+        if ray_id in self._echoes or len(self._echoes) < self.edge.max_echoes:
+            self._echoes[ray_id] = [now + self.edge.echo_ms, frame, (tried or []) + [relay]]
         return ray_id
+
+    def _is_duplicate_chunk(self, data, ip, now):
+        if not Peer._is_duplicate_chunk(self, data, ip, now):
+            return False
+        if self._echoes:  # our own ray came back: the relay started the tree
+            self._echoes.pop(bytes(data[RAY_OFFSET:RAY_OFFSET + 32]), None)
+        return True
+
+    def _check_echoes(self, now):
+        for ray_id in [r for r, entry in self._echoes.items() if entry[0] <= now]:
+            _, frame, tried = self._echoes.pop(ray_id)
+            self.stats["edge_echo_missed"] += 1
+            self._rtt.pop(tried[-1], None)  # out of the relay pool until it answers a ping again
+            relay = None
+            if len(tried) < self.edge.echo_attempts:
+                alive = [n.addr for n in self.table.alive_nodes(now) if n.addr not in tried]
+                relay = self.rng.choice(alive) if alive else None
+            if relay is not None:
+                self._hand_small_to_relay(frame, relay, now, tried)
+            else:
+                self.stats["edge_relay_fallbacks"] += 1
+                Peer.broadcast(self, frame, None, now)
 
     # ---- contents ----------------------------------------------------------------------------
     def _new_content(self, cid, size, stripes, now):
