@@ -1,6 +1,7 @@
 """CLI commands of the node itself: run, devnet, status, init."""
 import json
 import os
+import signal
 import sys
 import time
 
@@ -91,6 +92,7 @@ def devnet_cmd(nodes, blocks, data_dir, timeout_s, no_live, port):
     from dusk_edge.devnet import start_devnet
     from dusk_edge.devnet_view import min_final_height, poll_status, render_table, summary_lines
 
+    stop_on_signals(signal.SIGTERM, signal.SIGHUP)  # `kill` or a closed terminal stops every node too
     group, sockets = start_devnet(data_dir, nodes, port)
     started = time.monotonic()
     statuses = {}
@@ -130,6 +132,16 @@ def devnet_cmd(nodes, blocks, data_dir, timeout_s, no_live, port):
     for line in summary_lines(group.nodes, statuses, time.monotonic() - started):
         click.echo(line)
     sys.exit(code)
+
+
+def stop_on_signals(*signums):
+    """Turn these signals into KeyboardInterrupt, so the finally blocks that stop child processes
+    run (by default SIGTERM ends Python at once and would orphan the nodes)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+
+    for signum in signums:
+        signal.signal(signum, interrupt)
 
 
 COMMANDS = (run_cmd, status_cmd, init_cmd, devnet_cmd)

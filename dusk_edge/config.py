@@ -26,7 +26,7 @@ SCHEMA = {
         "listen": (str, "0.0.0.0:9000", _ANY),
         "public_address": (str, "", _ANY),
         "bootstrap": (list, [], _ANY),
-        "broadcast": (str, "as-specified", ("as-specified", "edge", "auto")),
+        "broadcast": (str, "auto", ("as-specified", "edge", "auto")),
         "uplink_mbps": (int, 10, _ANY),
     },
     "keys": {
