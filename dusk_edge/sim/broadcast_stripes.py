@@ -14,8 +14,9 @@ control bytes it sends. Granularity:
 - after the whole body decodes a node regenerates every ESI < N_b and sends each subscriber the
   stripe symbols it had not sent; a node without progress for ``stall_ms`` asks its holders round
   robin for the ESIs its bitmap lacks (reserve ESIs >= N_b first from a decoded holder);
-- budgets: a node sends at most budget_copies x size of SYMBOL bytes per content and at most
-  peer_copies x size to one peer; a request beyond them is not served (the child repairs elsewhere).
+- budgets: a node sends at most budget_copies x (datagram bytes of one full sent set: every ESI
+  < N_b of every block, as edge_stripes.sent_set_bytes) of SYMBOL bytes per content and at most
+  peer_copies x that to one peer; a request beyond them is not served (the child repairs elsewhere).
 """
 import heapq
 import math
@@ -170,8 +171,9 @@ class StripeSim:
         self.stripe_syms = [[sym for sym in order if self.stripe_of(sym) == s]
                             for s in range(cfg.stripes)]
         self.stripe_copies = len(order) * DATAGRAM / cfg.stripes / size
-        self.budget = int(cfg.budget_copies * size)
-        self.peer_cap = int(cfg.peer_copies * size)
+        unit = len(order) * DATAGRAM  # one full sent set, the peer's budget unit (edge_stripes)
+        self.budget = int(cfg.budget_copies * unit)
+        self.peer_cap = int(cfg.peer_copies * unit)
         self.peer_sent = {}
         self.pending = {}
         self.started = set()
