@@ -32,6 +32,7 @@ from dusk_edge.zk.pool import (
     ShieldedTxError,
     apply_shielded_tx,
     check_shielded_tx_rules,
+    refuse_repeated_nullifiers,
     revert_shielded_tx,
 )
 
@@ -114,12 +115,7 @@ class ShieldedLedger:
         """Decode a block's payloads, refuse a nullifier used twice, batch-verify the proofs not
         verified before (one-by-one only to name a bad one). Raises ShieldedTxError."""
         txs = [decode_payload(p) for p in payloads]
-        seen = set()
-        for tx in txs:
-            for nullifier in tx.nullifiers:
-                if nullifier in seen:
-                    raise DoubleSpend("nullifier spent twice in one block")
-                seen.add(nullifier)
+        refuse_repeated_nullifiers(txs)
         todo = [(i, tx) for i, tx in enumerate(txs) if self._digest(payloads[i]) not in self._verified]
         if not todo:
             return

@@ -260,6 +260,16 @@ def revert_shielded_tx(pool, undo):
     pool.balance = undo.balance
 
 
+def refuse_repeated_nullifiers(txs):
+    """DoubleSpend when two of one block's transactions (or one of them twice) spend a nullifier."""
+    seen = set()
+    for tx in txs:
+        for nullifier in tx.nullifiers:
+            if nullifier in seen:
+                raise DoubleSpend("nullifier spent twice in one block")
+            seen.add(nullifier)
+
+
 def apply_shielded_block(pool, txs, verifier):
     """Apply a block's shielded transactions all or nothing; returns the undo list.
 
@@ -267,12 +277,7 @@ def apply_shielded_block(pool, txs, verifier):
     one-by-one verification names the bad transaction. Nullifiers repeated across the block raise
     DoubleSpend.
     """
-    seen = set()
-    for tx in txs:
-        for nullifier in tx.nullifiers:
-            if nullifier in seen:
-                raise DoubleSpend("nullifier spent twice in one block")
-            seen.add(nullifier)
+    refuse_repeated_nullifiers(txs)
     if not verifier.batch_verify([(tx.public_inputs(), tx.proof) for tx in txs]):
         for index, tx in enumerate(txs):
             if not verifier.verify(tx.public_inputs(), tx.proof):
