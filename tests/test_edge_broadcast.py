@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dusk_edge.core.errors import DecodeError, RemoteProtocolError
+from dusk_edge.core.errors import DecodeError, LocalProtocolError, RemoteProtocolError
 from dusk_edge.core.kadcast import edge_messages as em
 from dusk_edge.core.kadcast import messages as m
 from dusk_edge.core.kadcast import rs
 from dusk_edge.core.kadcast.config import KadcastConfig
 from dusk_edge.core.kadcast.edge import DGRAM_LEN, EdgeConfig, EdgePeer, edge_kadcast_config
-from dusk_edge.core.kadcast.edge_stripes import sent_set_bytes
+from dusk_edge.core.kadcast.edge_stripes import Offer, sent_set_bytes
 from dusk_edge.core.kadcast.ids import compute_id, find_nonce
 from dusk_edge.core.kadcast.rs import ray_id_of
 from dusk_edge.sim.broadcast_swarm import Swarm
@@ -43,15 +43,20 @@ def samples():
         em.EdgeMessage(em.REQUEST, HEADER, cid, len(frame), want=0b101, ack=0xFFFF,
                        repairs=[(0, 3, em.bitmap_of([0, 3, 200]))]),
         em.EdgeMessage(em.REQUEST, HEADER, cid, len(frame), ack=1),
+        em.EdgeMessage(em.REQUEST, HEADER, cid, len(frame), want=0b110, ack=0b110, decline=0b100),
+        em.EdgeMessage(em.ANNOUNCE, HEADER, cid, len(frame), 16, em.ROLE_FORCED, [(3, 9)], b""),
         em.EdgeMessage(em.SYMBOL, HEADER, cid, chunk=rs.push_chunk(cid, enc, 0, 131)),
         em.EdgeMessage(em.REFUSE, HEADER, cid, reason=em.REFUSE_BUSY),
     ]
 
 
+N_SAMPLES = len(samples())
+
+
 def fields(msg):
     return (msg.kind, msg.header.id, msg.header.port, msg.content_id, msg.size, msg.stripes,
-            msg.role, list(msg.offers), bytes(msg.summary), msg.want, msg.ack, list(msg.repairs),
-            msg.chunk, msg.reason)
+            msg.role, list(msg.offers), bytes(msg.summary), msg.want, msg.ack, msg.decline,
+            list(msg.repairs), msg.chunk, msg.reason)
 
 
 def parse_or_decode_error(data):
@@ -75,10 +80,10 @@ def test_round_trip_truncation_and_trailing_junk(msg):
 def test_caps_are_enforced():
     ann = em.encode_edge_message(samples()[0])
     body = 1 + 25 + 32  # type, header, content id
-    for pos, value in ((body + 4, 0), (body + 4, 33), (body + 5, 3), (body + 6, 0), (body + 6, 17),
+    for pos, value in ((body + 4, 0), (body + 4, 33), (body + 5, 4), (body + 6, 0), (body + 6, 17),
                        (body + 7 + 2, 0), (body + 7 + 1, 129)):
         bad = bytearray(ann)
-        bad[pos] = value  # stripes 0/33, role 3, 0 or 17 offers, repeated stripe, height 129
+        bad[pos] = value  # stripes 0/33, role 4, 0 or 17 offers, repeated stripe, height 129
         with pytest.raises(DecodeError):
             em.decode_edge_message(bytes(bad))
     too_big = bytearray(ann)
@@ -86,9 +91,14 @@ def test_caps_are_enforced():
     with pytest.raises(DecodeError):
         em.decode_edge_message(bytes(too_big))
     req = em.encode_edge_message(samples()[1])
-    for pos, value in ((body + 4 + 8 + 1, 9), (body + 4 + 8 + 2, 0), (body + 4 + 8, 33)):
+    for pos, value in ((body + 4 + 12 + 1, 9), (body + 4 + 12 + 2, 0), (body + 4 + 12, 33),
+                       (body + 4 + 8 + 2, 1)):
         bad = bytearray(req)
-        bad[pos] = value  # block beyond the 1 block of a 10 KB body, need 0, 33 blocks
+        bad[pos] = value  # block beyond the 1 block of a 10 KB body, need 0, 33 blocks, a decline
+        with pytest.raises(DecodeError):  # of stripe 16, which the request does not acknowledge
+            em.decode_edge_message(bytes(bad))
+    with pytest.raises(LocalProtocolError):
+        em.encode_edge_message(em.EdgeMessage(em.REQUEST, HEADER, bytes(32), 100, ack=1, decline=2))
         with pytest.raises(DecodeError):
             em.decode_edge_message(bytes(bad))
     empty = em.EdgeMessage(em.REQUEST, HEADER, bytes(32), 100)
@@ -97,7 +107,7 @@ def test_caps_are_enforced():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=400), st.integers(0, 4))
+@given(st.binary(max_size=400), st.integers(0, N_SAMPLES - 1))
 def test_fuzz_random_bytes_parse_or_raise(junk, which):
     base = em.encode_edge_message(samples()[which])
     for data in (junk, base[:26] + junk, base[:58] + junk, bytes((base[0],)) + junk):
@@ -105,7 +115,7 @@ def test_fuzz_random_bytes_parse_or_raise(junk, which):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(0, 4), st.integers(0, 2000), st.integers(0, 255))
+@given(st.integers(0, N_SAMPLES - 1), st.integers(0, 2000), st.integers(0, 255))
 def test_fuzz_flipped_bytes_parse_or_raise(which, pos, value):
     data = bytearray(em.encode_edge_message(samples()[which]))
     data[pos % len(data)] = value
@@ -118,7 +128,7 @@ def make_peer(i, **edge):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=1500), st.integers(0, 4))
+@given(st.binary(max_size=1500), st.integers(0, N_SAMPLES - 1))
 def test_fuzz_the_peer_never_raises(junk, which):
     """receive_datagram (with its SYMBOL fast path) drops bad input; it never raises."""
     peer = make_peer(1)
@@ -138,9 +148,9 @@ def test_version_flag_interoperates_with_plain_versions():
 
 
 # ---- limits and tree bookkeeping on single peers -------------------------------------------
-def request(peer, asker, cid, size, want=0, ack=0, repairs=(), now=0):
+def request(peer, asker, cid, size, want=0, ack=0, repairs=(), now=0, decline=0):
     msg = em.EdgeMessage(em.REQUEST, asker._header(), cid, size, want=want, ack=ack,
-                         repairs=repairs)
+                         repairs=repairs, decline=decline)
     peer.receive_datagram(em.encode_edge_message(msg), asker.addr, now)
 
 
@@ -228,6 +238,113 @@ def test_duplicate_offers_ack_always_want_from_the_first_offerer_only():
     c = x.contents[(cid, size)]
     assert c.parents[3] == p1.addr and c.parents[4] == p2.addr and c.heights[3] == 9
     assert set(c.holders) == {p1.addr, p2.addr}
+
+
+def neighbourhood(peer, others):
+    """Fill ``peer``'s routing table with ``others``, all edge peers."""
+    for o in others:
+        peer.table.insert_or_refresh(o.id, o.ip, o.port, 0)
+    peer.edge_peers.update(o.addr for o in others)
+
+
+def popcount(mask):
+    return bin(mask).count("1")
+
+
+def test_a_node_over_its_interior_cap_declines_tree_heights_but_stays_a_leaf():
+    x = make_peer(1)
+    others = [make_peer(i) for i in range(2, 60)]
+    neighbourhood(x, others)
+    p = others[0]
+    cid, size = bytes(range(32)), MB
+    announce(p, x, cid, size, [(s, 128) for s in range(16)])
+    out = [(em.decode_edge_message(d), a) for d, a in x.datagrams_to_send(0)]
+    (answer,) = [msg for msg, a in out if a == p.addr and msg.kind == em.REQUEST]
+    c = x.contents[(cid, size)]
+    cap = int(EdgeConfig().interior_cap * size)
+    taken = 16 - popcount(answer.decline)
+    assert answer.want == answer.ack == 0xFFFF  # a leaf of every stripe
+    assert 0 < taken < 16 and c.load <= cap < c.load + c.stripe_bytes[15] * len(x.table.buckets)
+    assert [s for s in range(16) if c.heights[s] == 128] == list(range(taken))
+    offered = set()
+    for msg, _ in out:
+        if msg.kind == em.ANNOUNCE:
+            offered.update(s for s, _ in msg.offers)
+    assert offered == set(range(taken))  # declined stripes are forwarded to nobody
+    announce(others[1], x, cid, size, [(15, 128)], role=em.ROLE_ROOT)  # ROOT: never declined
+    assert requests_to(x, others[1].addr)[0].decline == 0 and c.heights[15] == 128
+    announce(others[2], x, cid, size, [(14, 60)], role=em.ROLE_FORCED)  # nor FORCED, over the cap
+    assert requests_to(x, others[2].addr)[0].decline == 0 and c.heights[14] == 60
+    off = make_peer(1, interior_cap=0)  # cap off: every height taken
+    neighbourhood(off, others)
+    announce(p, off, cid, size, [(s, 128) for s in range(16)])
+    assert requests_to(off, p.addr)[0].decline == 0
+
+
+def test_the_originator_declines_even_forced_tree_roles():
+    origin = make_peer(1, relay=False)
+    others = [make_peer(i) for i in range(2, 30)]
+    neighbourhood(origin, others)
+    frame = random.Random(4).randbytes(50000)
+    cid = origin.broadcast(frame, None, 0)
+    c = origin.contents[(cid, len(frame))]
+    assert c.load == int(EdgeConfig().interior_cap * len(frame))
+    origin.datagrams_to_send(0)
+    for role in (em.ROLE_TREE, em.ROLE_FORCED):
+        announce(others[0], origin, cid, len(frame), [(2, 128)], role=role)
+        (answer,) = requests_to(origin, others[0].addr)
+        assert (answer.want, answer.decline) == (0, 0b100)
+
+
+def test_a_declined_offer_goes_to_another_bucket_member_and_is_forced_after_three():
+    parent = make_peer(1, relay=False)
+    others = [make_peer(i) for i in range(2, 70)]
+    by_addr = dict((o.addr, o) for o in others)
+    neighbourhood(parent, others)
+    frame = random.Random(5).randbytes(200000)
+    cid = parent.broadcast(frame, 127, 0)  # covers every bucket of every stripe: TREE offers
+    c = parent.contents[(cid, len(frame))]
+    i = max(parent.table.buckets, key=lambda b: len(parent.table.buckets[b].nodes))
+    members = set(n.addr for n in parent.table.buckets[i].nodes)
+    assert len(members) >= 5
+
+    def offer_of(s):
+        (key,) = [k for k, o in c.offers.items() if o.pairs.get(s) == i]
+        return key
+
+    decliners = []
+    for round_ in range(4):
+        addr, role = offer_of(3)
+        assert addr in members and addr not in decliners
+        assert role == (em.ROLE_FORCED if round_ >= 3 else em.ROLE_TREE)
+        if round_ == 3:
+            break
+        request(parent, by_addr[addr], cid, len(frame), want=1 << 3, ack=1 << 3, decline=1 << 3)
+        decliners.append(addr)
+        assert 3 not in c.offers.get((addr, role), Offer(addr, role, 0)).pairs
+    assert c.declines[(3, i)] == 3
+    request(parent, by_addr[addr], cid, len(frame), want=1 << 3, ack=1 << 3)  # accepted
+    assert [k for k, o in c.offers.items() if o.pairs.get(3) == i] == []
+    assert len(c.subs[3]) == 4  # the three decliners stay leaves of the stripe
+
+
+def test_root_offers_cannot_be_declined():
+    origin = make_peer(1, relay=False)
+    others = [make_peer(i) for i in range(2, 30)]
+    neighbourhood(origin, others)
+    frame = random.Random(6).randbytes(50000)
+    cid = origin.broadcast(frame, None, 0)  # roots the stripe trees at random peers
+    c = origin.contents[(cid, len(frame))]
+    roots = [(k, dict(o.pairs)) for k, o in c.offers.items()]
+    assert roots and all(role == em.ROLE_ROOT for (_, role), _ in roots)
+    (addr, _), pairs = roots[0]
+    mask = 0
+    for s in pairs:
+        mask |= 1 << s
+    request(origin, [o for o in others if o.addr == addr][0], cid, len(frame), want=mask,
+            ack=mask, decline=mask)
+    assert (addr, em.ROLE_ROOT) not in c.offers  # acknowledged: no re-offer to anyone
+    assert sorted(c.offers) == sorted(k for k, _ in roots[1:]) and not c.declines
 
 
 # ---- real peers on the in-memory network -----------------------------------------------------

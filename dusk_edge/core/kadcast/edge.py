@@ -46,7 +46,8 @@ class EdgeConfig:
                  "repair_attempts", "pull_ttl", "content_ttl", "budget_copies", "peer_copies",
                  "request_rate_per_s", "request_burst", "probe_interval", "probe_batch",
                  "fallback_probes", "max_contents", "max_subscribers", "max_holders", "uplink_bps",
-                 "pace_slice_ms", "max_queue", "sync_ms", "echo_ms", "echo_attempts", "max_echoes")
+                 "pace_slice_ms", "max_queue", "sync_ms", "echo_ms", "echo_attempts", "max_echoes",
+                 "interior_cap", "forced_after", "repair_ask_percent")
 
     def __init__(self, **overrides):
         self.large_threshold = 8192
@@ -56,9 +57,12 @@ class EdgeConfig:
         self.stripes = 16
         self.repair_percent = 30
         self.offer_retry_ms = 150
-        self.offer_attempts = 4       # then the delegate is replaced (retries back off x2)
+        self.offer_attempts = 5       # then the delegate is replaced (retries back off x2)
         self.stall_ms = 500
         self.repair_attempts = 30
+        self.repair_ask_percent = 25  # one pull repair asks <= this % of k_b per block (0: no cap)
+        self.interior_cap = 2.0       # decline tree heights projecting more upload (copies; 0: off)
+        self.forced_after = 3         # declines of one (stripe, bucket) before the offer is forced
         self.pull_ttl = 60000
         self.content_ttl = 60000      # a verified body is served this long
         self.budget_copies = 3
@@ -212,6 +216,7 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
         self.rays.mark_processed(cid, now)
         c = self.adopt(cid, frame, now)
         c.origin = True
+        c.load = self._cap_bytes(c)  # it streams to the relay or the roots: no interior role
         relay = self._pick_relay(True) if height is None and self.edge.relay else None
         if relay is not None:
             self.stats["edge_relayed"] += 1

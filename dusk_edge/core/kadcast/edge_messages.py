@@ -6,8 +6,8 @@
 #   Message  = type:u8 | Header(25) | body
 #   ANNOUNCE (20) = content_id[32] | size:u32le | stripes:u8 | role:u8 | count:u8
 #                   | {stripe:u8 | height:u8} * count | summary_len:u16le | summary
-#   REQUEST  (21) = content_id[32] | size:u32le | want:u32le | ack:u32le | count:u8
-#                   | {block:u8 | need:u8 | have_bitmap[32]} * count
+#   REQUEST  (21) = content_id[32] | size:u32le | want:u32le | ack:u32le | decline:u32le
+#                   | count:u8 | {block:u8 | need:u8 | have_bitmap[32]} * count
 #   SYMBOL   (22) = an rs chunk frame (docs/rs-chunk.md); its ray id is the content id
 #   REFUSE   (23) = content_id[32] | reason:u8
 # content_id = Blake2s256(len:u32le || frame), the Kadcast ray id. The decoder proves what one
@@ -26,6 +26,7 @@ EDGE_TYPES = (ANNOUNCE, REQUEST, SYMBOL, REFUSE)
 ROLE_TREE = 0                  # an ordinary tree offer: forward the stripe below ``height``
 ROLE_RELAY = 1                 # origin hiding: the receiver starts the stripe trees (all stripes)
 ROLE_ROOT = 2                  # the receiver roots one stripe tree (height 128)
+ROLE_FORCED = 3                # a tree offer the receiver may not decline (declined 3 times)
 REFUSE_NOT_HELD = 0
 REFUSE_BUSY = 1                # over the upload budget, the per-peer cap or the request rate
 EDGE_VERSION_FLAG = 0x8000     # set in the patch field of the Version an edge node announces
@@ -44,10 +45,11 @@ RELAY_HEIGHT = MAX_HEIGHT      # one above any bucket: the receiver covers bucke
 
 class EdgeMessage:
     __slots__ = ("kind", "header", "content_id", "size", "stripes", "role", "offers", "summary",
-                 "want", "ack", "repairs", "chunk", "reason")
+                 "want", "ack", "decline", "repairs", "chunk", "reason")
 
     def __init__(self, kind, header, content_id=None, size=0, stripes=16, role=ROLE_TREE,
-                 offers=(), summary=b"", want=0, ack=0, repairs=(), chunk=None, reason=0):
+                 offers=(), summary=b"", want=0, ack=0, repairs=(), chunk=None, reason=0,
+                 decline=0):
         self.kind = kind
         self.header = header
         self.content_id = content_id
@@ -58,6 +60,7 @@ class EdgeMessage:
         self.summary = summary
         self.want = want            # stripe masks of a REQUEST
         self.ack = ack
+        self.decline = decline      # acked tree heights the sender will not carry (interior cap)
         self.repairs = repairs      # [(block, need, have_bitmap)] of a REQUEST
         self.chunk = chunk          # the rs chunk frame of a SYMBOL
         self.reason = reason
@@ -75,7 +78,7 @@ def _pull_announce(buf, header, cid, size):
     if not 0 < stripes <= MAX_STRIPES:
         raise DecodeError("%d stripes, 1..%d allowed" % (stripes, MAX_STRIPES))
     role = buf.pull_u8()
-    if role > ROLE_ROOT:
+    if role > ROLE_FORCED:
         raise DecodeError("unknown announce role %d" % role)
     count = buf.pull_u8()
     if not 0 < count <= stripes:
@@ -102,6 +105,9 @@ def _pull_announce(buf, header, cid, size):
 def _pull_request(buf, header, cid, size):
     want = buf.pull_u32()
     ack = buf.pull_u32()
+    decline = buf.pull_u32()
+    if decline & ~ack:
+        raise DecodeError("request declines stripes it does not acknowledge")
     count = buf.pull_u8()
     if count > MAX_REQUEST_BLOCKS:
         raise DecodeError("request names %d blocks, at most %d" % (count, MAX_REQUEST_BLOCKS))
@@ -115,7 +121,8 @@ def _pull_request(buf, header, cid, size):
         if block >= num_blocks or need == 0:
             raise DecodeError("repair of block %d (of %d) needing %d" % (block, num_blocks, need))
         repairs.append((block, need, buf.pull_bytes(BITMAP_LEN)))
-    return EdgeMessage(REQUEST, header, cid, size, want=want, ack=ack, repairs=repairs)
+    return EdgeMessage(REQUEST, header, cid, size, want=want, ack=ack, repairs=repairs,
+                       decline=decline)
 
 
 def decode_edge_message(data):
@@ -177,10 +184,12 @@ def encode_edge_message(msg):
         buf.push_u16(len(msg.summary))
         buf.push_bytes(msg.summary)
     else:
-        if len(msg.repairs) > MAX_REQUEST_BLOCKS:
-            raise LocalProtocolError("a request names at most %d blocks" % MAX_REQUEST_BLOCKS)
+        if len(msg.repairs) > MAX_REQUEST_BLOCKS or msg.decline & ~msg.ack:
+            raise LocalProtocolError("a request names at most %d blocks and declines only acked "
+                                     "stripes" % MAX_REQUEST_BLOCKS)
         buf.push_u32(msg.want)
         buf.push_u32(msg.ack)
+        buf.push_u32(msg.decline)
         buf.push_u8(len(msg.repairs))
         for block, need, bitmap in msg.repairs:
             buf.push_u8(block)

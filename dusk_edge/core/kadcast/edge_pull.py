@@ -7,7 +7,7 @@
 # Timers (_run_contents): an undecoded content syncs with its parents every sync_ms (_sync: per-hop
 # loss recovery), pulls repair from its holders round-robin after stall_ms without progress
 # (_repair; random edge peers when it knows no holder) and is dropped after repair_attempts stalls
-# in a row or pull_ttl; a verified one is served until content_ttl. A REFUSE ends our asking of
+# in a row or pull_ttl (one repair asks at most repair_ask_percent of a block); a verified one is served until content_ttl. A REFUSE ends our asking of
 # that peer: it stops being a parent (no more syncs to it) and goes last among the repair sources,
 # so no request/refuse exchange outlives those bounds.
 from dusk_edge.core.errors import DecodeError
@@ -155,10 +155,14 @@ class EdgePull:
         target = targets[c.repair_turn % len(targets)]
         c.repair_turn += 1
         repairs = []
+        pct = self.edge.repair_ask_percent
         for b, blk in enumerate(c.decoder.blocks):
             if blk.done is None and len(repairs) < em.MAX_REQUEST_BLOCKS:
                 need = blk.k - len(blk.received)
-                repairs.append((b, min(255, need + need // 4 + 2), blk.bitmap()))
+                ask = need + need // 4 + 2
+                if pct:  # an early stall must not pull a whole copy from one holder
+                    ask = min(ask, max(2, (blk.k * pct + 99) // 100))
+                repairs.append((b, min(255, ask), blk.bitmap()))
         if repairs:
             self.stats["edge_repair_requests_sent"] += 1
             self._send_request(c.cid, c.size, 0, 0, repairs, target)

@@ -40,11 +40,13 @@ class EdgeServe:
             if msg.want or msg.repairs:
                 self._refuse(msg.content_id, em.REFUSE_NOT_HELD, src)
             return
+        if msg.decline:
+            self._on_declined(c, src, msg.decline, now)
         if msg.ack:
             for s in em.stripes_of(msg.ack & ~msg.want):  # acked, not wanted: (no longer) a child
                 if s < c.stripes and src in c.subs[s]:
                     c.subs[s].remove(src)
-            for role in (em.ROLE_TREE, em.ROLE_ROOT, em.ROLE_RELAY):
+            for role in (em.ROLE_TREE, em.ROLE_ROOT, em.ROLE_RELAY, em.ROLE_FORCED):
                 off = c.offers.get((src, role))
                 if off is None:
                     continue

@@ -7,7 +7,8 @@
 # wait in ``offers`` until the delegate acknowledges them. Received symbols are kept as ready
 # datagrams (our SYMBOL prefix + chunk) so forwarding costs one concatenation per symbol.
 # A short content has fewer sent ESIs than stripes: only stripes < ``live`` exist (are offered,
-# wanted, synced). Upload budgets count datagram bytes in units of one full sent set.
+# wanted, synced). Upload budgets count datagram bytes in units of one full sent set. ``load``
+# projects our upload from the tree heights we accepted (interior cap, edge_tree.py).
 from dusk_edge.core.kadcast import rs
 
 NO_HEIGHT = -1
@@ -46,7 +47,8 @@ class Content:
                  "per_peer", "peer_cap", "created_at", "last_progress", "repair_attempts",
                  "next_repair_at", "repair_turn", "first_source", "delivered", "legacy",
                  "next_reserve", "regen", "head", "origin", "expires_at", "announcers", "rooted",
-                 "keys_rr", "by_stripe", "next_sync_at", "holder_set", "stripe_keys", "live")
+                 "keys_rr", "by_stripe", "next_sync_at", "holder_set", "stripe_keys", "live",
+                 "load", "stripe_bytes", "declines")
 
     def __init__(self, cid, size, stripes, repair_percent, now, budget_copies, peer_copies,
                  dgram_len):
@@ -96,6 +98,12 @@ class Content:
         self.next_sync_at = NEVER_AT
         self.holder_set = set()
         self.stripe_keys = None    # all_keys(s) per stripe once verified
+        self.load = 0              # projected SYMBOL bytes of the tree heights we accepted
+        self.stripe_bytes = [0] * stripes  # datagram bytes of stripe s's sent ESIs (one child)
+        for n in self.sent_n:
+            for st in range(stripes):
+                self.stripe_bytes[st] += (n // stripes + (1 if st < n % stripes else 0)) * dgram_len
+        self.declines = {}         # (stripe, bucket) -> declines of our offers (interior cap)
 
     def stripe_of(self, key):
         return (key & 0xFF) % self.stripes

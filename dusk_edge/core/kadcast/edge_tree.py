@@ -10,6 +10,12 @@
 # edge peer for ROOT; one new relay takes every stripe of a dead relay). Stripes >= Content.live
 # carry no ESI: no tree, no offer, no want. As-specified delegates are remembered in c.legacy and
 # get Kadcast FEC chunks once the body is verified.
+# Interior cap (_take_height): a node projects its upload, sum over accepted (stripe, height) of
+# non-empty buckets below the height x the stripe's sent bytes, and declines in its REQUEST a TREE
+# height that would push it above interior_cap x size (it still wants the stripe, as a leaf). The
+# parent re-offers that (stripe, bucket) to another bucket member (_on_declined); after
+# forced_after declines it offers ROLE_FORCED, which only the originator and the relay (loaded
+# with the cap from the start: they stream whole copies) decline. ROOT offers are never declined.
 from dusk_edge.core.kadcast import edge_messages as em
 from dusk_edge.core.kadcast.edge_messages import RELAY_HEIGHT
 from dusk_edge.core.kadcast.edge_stripes import Offer
@@ -38,7 +44,7 @@ class EdgeTree:
             if low <= i < h and bucket.nodes:
                 self._delegate(c, s, i, bucket.nodes, now)
 
-    def _delegate(self, c, s, i, nodes, now):
+    def _delegate(self, c, s, i, nodes, now, role=em.ROLE_TREE, decliner=None):
         tried = c.tried.get((s, i), ())
         parent = c.parents[s]
         edge, legacy = [], []
@@ -47,8 +53,12 @@ class EdgeTree:
             if a in tried or a == parent or a in self.blocked:
                 continue
             (edge if a in self.edge_peers else legacy).append(a)
+        if not edge and decliner is not None:  # every member tried: force one of them
+            role = em.ROLE_FORCED
+            edge = [n.addr for n in nodes if n.addr in self.edge_peers and n.addr != decliner
+                    and n.addr != parent and n.addr not in self.blocked] or [decliner]
         if edge:
-            self._offer(c, self.rng.choice(edge), s, i, em.ROLE_TREE, now)
+            self._offer(c, self.rng.choice(edge), s, i, role, now)
         elif legacy and not tried:
             addr = self.rng.choice(legacy)
             if c.legacy.get(addr, -1) < i and len(c.legacy) < 128:
@@ -117,10 +127,10 @@ class EdgeTree:
                 tried = c.tried.setdefault((s, h), [])
                 if len(tried) < 8:
                     tried.append(off.addr)
-                if off.role == em.ROLE_TREE:
+                if off.role == em.ROLE_TREE or off.role == em.ROLE_FORCED:
                     bucket = self.table.buckets.get(h)
                     if bucket is not None and bucket.nodes:
-                        self._delegate(c, s, h, bucket.nodes, now)
+                        self._delegate(c, s, h, bucket.nodes, now, off.role)
                 else:
                     pool = [n.addr for n in self.table.alive_nodes(now) if n.addr in self.edge_peers
                             and n.addr not in tried and n.addr not in self.blocked]
@@ -152,24 +162,77 @@ class EdgeTree:
         c.add_holder(src, self.edge.max_holders)
         if src not in c.announcers and len(c.announcers) < self.edge.max_holders:
             c.announcers.append(src)
-        want = 0
+        want = decline = 0
+        role = msg.role
         for s, h in msg.offers:
-            if msg.role != em.ROLE_TREE:
+            if role == em.ROLE_ROOT or role == em.ROLE_RELAY:
                 h = RELAY_HEIGHT
             parent = c.parents[s]
             if (c.frame is None and s < c.live and (parent is None or parent == src)
                     and src in c.holder_set):
                 c.parents[s] = src
                 want |= 1 << s
-            if msg.role != em.ROLE_RELAY:
+            if role == em.ROLE_RELAY or h <= c.heights[s] or s >= c.live:
+                continue
+            if self._take_height(c, s, h, role):
                 self._extend(c, s, h, now)
-        if msg.role == em.ROLE_RELAY and not c.rooted:
+            else:
+                decline |= 1 << s
+        if role == em.ROLE_RELAY and not c.rooted:
             c.rooted = True
+            c.load += self._cap_bytes(c)  # it streams to the roots: no interior role either
             self._start_roots(c, src, now)
-        self._send_request(cid, size, want, ack, (), src)
+        self._send_request(cid, size, want, ack, (), src, decline)
 
-    def _send_request(self, cid, size, want, ack, repairs, addr):
+    # ---- interior cap ------------------------------------------------------------------------
+    def _cap_bytes(self, c):
+        return int(self.edge.interior_cap * c.size)
+
+    def _take_height(self, c, s, h, role):
+        """Accept stripe s at height h (adding its projected upload to c.load) or decline it:
+        a TREE height beyond the cap; a FORCED one only if we started the trees."""
+        cap = self._cap_bytes(c)
+        old = c.heights[s]
+        low = old if old > 0 else 0
+        kids = 0
+        for i, bucket in self.table.buckets.items():
+            if low <= i < h and bucket.nodes:
+                kids += 1
+        extra = kids * c.stripe_bytes[s]
+        if cap and (role == em.ROLE_TREE and c.load + extra > cap
+                    or role == em.ROLE_FORCED and c.load >= cap and (c.origin or c.rooted)):
+            return False
+        c.load += extra
+        return True
+
+    def _on_declined(self, c, src, mask, now):
+        """``src`` declined these tree heights (it stays a leaf): offer each (stripe, bucket) to
+        another member of the bucket, forced after forced_after declines; a bounded number of
+        re-offers, so decliners cannot keep us busy."""
+        forced_after = self.edge.forced_after
+        for role in (em.ROLE_TREE, em.ROLE_FORCED):  # ROOT and RELAY offers cannot be declined
+            off = c.offers.get((src, role))
+            if off is None:
+                continue
+            for s in em.stripes_of(mask):
+                h = off.pairs.pop(s, None)
+                if h is None:
+                    continue
+                key = (s, h)
+                n = c.declines[key] = c.declines.get(key, 0) + 1
+                tried = c.tried.setdefault(key, [])
+                if len(tried) < 8:
+                    tried.append(src)
+                bucket = self.table.buckets.get(h)
+                if n > 2 * forced_after or bucket is None or not bucket.nodes:
+                    continue
+                new_role = em.ROLE_FORCED if n >= forced_after else em.ROLE_TREE
+                self._delegate(c, s, h, bucket.nodes, now, new_role, src)
+            if not off.pairs:
+                del c.offers[(src, role)]
+
+    def _send_request(self, cid, size, want, ack, repairs, addr, decline=0):
         msg = em.EdgeMessage(em.REQUEST, self._header(), cid, size, want=want, ack=ack,
-                             repairs=repairs)
+                             repairs=repairs, decline=decline)
         self._out.append((em.encode_edge_message(msg), addr))
         self.stats["edge_requests_sent"] += 1
