@@ -1,9 +1,10 @@
 """Edge broadcast mode, stripe trees (issue 12, docs/edge-broadcast.md): wire round trips and fuzz
-of the edge messages, serving limits, and real EdgePeers on the in-memory network (per-link delays,
-random loss, per-node uplink limits): 500 nodes get every 1 MB block at 12% loss within their
-upload budget, contents a few symbols long reach 5 and 20 nodes without a refusal storm, dead
-delegates are replaced, 25% loss is healed by pull repair, liars are blocklisted, and small
-messages interoperate with as-specified peers."""
+of the edge messages, serving limits, the interior cap (declines, re-offers, forced offers), and
+real EdgePeers on the in-memory network (per-link delays, random loss, per-node uplink limits):
+500 nodes get every 1 MB block at 12% loss within their upload budget, contents a few symbols
+long reach 5 and 20 nodes without a refusal storm, dead delegates are replaced, 25% loss is
+healed by pull repair, liars are blocklisted, and small messages interoperate with as-specified
+peers."""
 import random
 
 import pytest

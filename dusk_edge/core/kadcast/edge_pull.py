@@ -7,9 +7,10 @@
 # Timers (_run_contents): an undecoded content syncs with its parents every sync_ms (_sync: per-hop
 # loss recovery), pulls repair from its holders round-robin after stall_ms without progress
 # (_repair; random edge peers when it knows no holder) and is dropped after repair_attempts stalls
-# in a row or pull_ttl (one repair asks at most repair_ask_percent of a block); a verified one is served until content_ttl. A REFUSE ends our asking of
-# that peer: it stops being a parent (no more syncs to it) and goes last among the repair sources,
-# so no request/refuse exchange outlives those bounds.
+# in a row or pull_ttl (one repair asks at most repair_ask_percent of a block); a verified one is
+# served until content_ttl. A REFUSE ends our asking of that peer: it stops being a parent (no more
+# syncs to it) and goes last among the repair sources, so no request/refuse exchange outlives those
+# bounds.
 from dusk_edge.core.errors import DecodeError
 from dusk_edge.core.kadcast import edge_messages as em
 from dusk_edge.core.kadcast import rs
