@@ -56,6 +56,18 @@ def _run(argv, timeout=STEP_TIMEOUT_S, cwd=None):
     return done.stdout
 
 
+def packages_ready():
+    """ensure_npm_packages() under the build lock (parallel callers install once): the shipped
+    ceremony needs no build, but proving and snarkjs's verifier still need snarkjs."""
+    os.makedirs(cache_dir(), exist_ok=True)
+    with open(os.path.join(cache_dir(), "build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            ensure_npm_packages()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def ensure_npm_packages():
     """Install circom2 and snarkjs into the cache if missing or of another version."""
     wanted = open(os.path.join(CIRCUITS_DIR, "package.json")).read()
@@ -217,6 +229,7 @@ def prove_many(artifacts, circuit_inputs):
 
     Returns a list of (proof_json, public_signals, milliseconds).
     """
+    packages_ready()
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.json"), os.path.join(tmp, "out.json")
         with open(src, "w") as f:
@@ -232,6 +245,7 @@ def snarkjs_verify_many(vk_json, items, timing=False):
 
     Returns the list of bools, or (bools, total milliseconds in the verify loop) with ``timing``.
     """
+    packages_ready()
     with tempfile.TemporaryDirectory() as tmp:
         vk_path, src, dst = (os.path.join(tmp, n) for n in ("vk.json", "in.json", "out.json"))
         with open(vk_path, "w") as f:
