@@ -272,13 +272,11 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
         self._rtt_probe_at = now + self.edge.probe_interval
 
     def _pick_relay(self, need_edge):
-        alive = [n.addr for n in self.table.alive_nodes(self._now)
+        """Peer.pick_relay among the alive (edge-capable: ``need_edge``) peers; an address."""
+        alive = [n for n in self.table.alive_nodes(self._now)
                  if not need_edge or n.addr in self.edge_peers]
-        if not alive:
-            return None
-        measured = sorted([a for a in alive if a in self._rtt], key=lambda a: self._rtt[a])
-        pool = measured[:self.edge.relay_pool] or alive
-        return self.rng.choice(pool)
+        node = self.pick_relay(self.edge.relay_pool, alive)
+        return node.addr if node is not None else None
 
     def _hand_small_to_relay(self, frame, relay, now, tried=None):
         """Send a small frame to ``relay`` at height 128 and wait for its echo: the tree the relay
@@ -347,12 +345,8 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
             for liar in other.holders[:]:  # they announced a size this id does not have
                 if liar in other.announcers:
                     self._blame(liar)
-        parents = {}
-        for s in range(c.stripes):  # tell our parents to stop: ack without want unsubscribes
-            if c.parents[s] is not None:
-                parents[c.parents[s]] = parents.get(c.parents[s], 0) | 1 << s
-        for addr, mask in parents.items():
-            self._send_request(c.cid, c.size, 0, mask, (), addr)
+        for addr, mask in c.parent_masks().items():  # tell our parents to stop: ack without want
+            self._send_request(c.cid, c.size, 0, mask, (), addr)  # unsubscribes
         if deliver:
             self.stats["delivered"] += 1
             self.stats["edge_decoded"] += 1

@@ -172,11 +172,7 @@ class EdgePull:
         c.next_sync_at = now + self.edge.sync_ms
         if c.suspects is not None:
             return
-        masks = {}
-        for s in range(c.live):
-            p = c.parents[s]
-            if p is not None:
-                masks[p] = masks.get(p, 0) | 1 << s
+        masks = c.parent_masks()  # only live stripes get parents
         if not masks:
             return
         repairs = []

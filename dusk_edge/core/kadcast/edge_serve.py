@@ -14,6 +14,7 @@
 from dusk_edge.core.kadcast import edge_messages as em
 from dusk_edge.core.kadcast.edge_messages import SYMBOL_DGRAM_LEN as DGRAM_LEN
 from dusk_edge.core.kadcast.edge_stripes import NEVER_AT as NEVER
+from dusk_edge.core.kadcast.peer import spend_token
 
 
 class EdgeServe:
@@ -26,10 +27,7 @@ class EdgeServe:
             if len(self._req_tokens) >= self.config.max_rate_sources:
                 self._req_tokens = {}
             entry = self._req_tokens[src] = [e.request_burst, now]
-        tokens = min(e.request_burst, entry[0] + (now - entry[1]) * e.request_rate_per_s / 1000)
-        entry[1] = now
-        entry[0] = tokens - 1 if tokens >= 1 else tokens
-        return tokens >= 1
+        return spend_token(entry, now, e.request_rate_per_s, e.request_burst)
 
     def _on_request(self, msg, src, now):
         if not self._take_request_token(src, now):
@@ -75,13 +73,16 @@ class EdgeServe:
         elif msg.repairs:
             self._serve_repair(c, src, msg.repairs)
 
-    def _send_symbol(self, c, addr, key, dgram):
+    def _sent_to(self, c, addr):
+        """What we queued or released to ``addr`` ({key: released at}); None when full."""
         sent = c.sent.get(addr)
-        if sent is None:
-            if len(c.sent) >= c.stripes * self.edge.max_subscribers:
-                return
+        if sent is None and len(c.sent) < c.stripes * self.edge.max_subscribers:
             sent = c.sent[addr] = {}
-        elif key in sent:
+        return sent
+
+    def _send_symbol(self, c, addr, key, dgram):
+        sent = self._sent_to(c, addr)
+        if sent is None or key in sent:
             return
         if self._upload(c, addr, key, dgram, (key & 0xFF) % c.stripes):
             sent[key] = 0
@@ -141,11 +142,9 @@ class EdgeServe:
 
     def _send_keys(self, c, addr, mask):
         """Every symbol of the stripes in ``mask`` we hold, in order, that ``addr`` lacks."""
-        sent = c.sent.get(addr)
+        sent = self._sent_to(c, addr)
         if sent is None:
-            if len(c.sent) >= c.stripes * self.edge.max_subscribers:
-                return
-            sent = c.sent[addr] = {}
+            return
         stripes = c.stripes
         if mask & (mask - 1) == 0:  # one stripe: walk its own list
             s = 0

@@ -45,7 +45,7 @@ class Content:
                  "frame", "blocks_left", "heights", "parents", "subs", "sent", "dgrams", "order",
                  "offers", "tried", "holders", "contributors", "suspects", "uploaded", "budget",
                  "per_peer", "peer_cap", "created_at", "last_progress", "repair_attempts",
-                 "next_repair_at", "repair_turn", "first_source", "delivered", "legacy",
+                 "next_repair_at", "repair_turn", "first_source", "legacy",
                  "next_reserve", "regen", "head", "origin", "expires_at", "announcers", "rooted",
                  "keys_rr", "by_stripe", "next_sync_at", "holder_set", "stripe_keys", "live",
                  "load", "stripe_bytes", "declines")
@@ -65,7 +65,7 @@ class Content:
         self.heights = [NO_HEIGHT] * stripes
         self.parents = [None] * stripes
         self.subs = [[] for _ in range(stripes)]
-        self.sent = {}             # subscriber addr -> set of keys (block << 8 | esi) sent to it
+        self.sent = {}             # subscriber addr -> {key (block << 8 | esi): released at, 0 queued}
         self.dgrams = {}           # key -> SYMBOL datagram we can send (received or regenerated)
         self.order = []            # keys in the order we obtained them (cut-through FIFO)
         self.offers = {}           # delegate addr -> Offer
@@ -74,7 +74,7 @@ class Content:
         self.contributors = set()  # addrs whose symbols fed the decoder
         self.suspects = None       # after a mismatch among several sources: one at a time
         self.uploaded = 0          # SYMBOL bytes sent for this content
-        unit = sum(self.sent_n) * dgram_len  # sent_set_bytes()
+        unit = sent_set_bytes(size, repair_percent, dgram_len)
         self.budget = int(budget_copies * unit)  # SYMBOL datagram bytes
         self.per_peer = {}
         self.peer_cap = int(peer_copies * unit)
@@ -84,7 +84,6 @@ class Content:
         self.next_repair_at = None
         self.repair_turn = 0
         self.first_source = None
-        self.delivered = False
         self.legacy = {}           # as-specified delegate addr -> height (Kadcast chunks, verified)
         self.next_reserve = [n for n in self.sent_n]  # next never-sent repair ESI per block
         self.regen = None          # per block: its source symbols, cut from the frame on demand
@@ -105,11 +104,13 @@ class Content:
                 self.stripe_bytes[st] += (n // stripes + (1 if st < n % stripes else 0)) * dgram_len
         self.declines = {}         # (stripe, bucket) -> declines of our offers (interior cap)
 
-    def stripe_of(self, key):
-        return (key & 0xFF) % self.stripes
-
-    def is_sent_key(self, key):
-        return (key & 0xFF) < self.sent_n[key >> 8]
+    def parent_masks(self):
+        """{parent addr: bit mask of the stripes we pull from it}."""
+        masks = {}
+        for s, parent in enumerate(self.parents):
+            if parent is not None:
+                masks[parent] = masks.get(parent, 0) | 1 << s
+        return masks
 
     def add_holder(self, addr, cap):
         if addr not in self.holder_set and len(self.holders) < cap:

@@ -33,16 +33,19 @@ def _mask(stripes):
 class EdgeTree:
     """Offers, acknowledgements and delegate choice (mixin of EdgePeer)."""
 
+    def _new_buckets(self, c, s, h):
+        """[(i, members)] of the non-empty buckets that height h adds to our height for stripe s."""
+        low = c.heights[s] if c.heights[s] > 0 else 0
+        return [(i, b.nodes) for i, b in self.table.buckets.items() if low <= i < h and b.nodes]
+
     def _extend(self, c, s, h, now):
         """Our height for stripe s rises to h: offer the buckets we did not cover yet."""
-        old = c.heights[s]
-        if h <= old or s >= c.live:  # an empty stripe has no tree
+        if h <= c.heights[s] or s >= c.live:  # an empty stripe has no tree
             return
+        buckets = self._new_buckets(c, s, h)
         c.heights[s] = h
-        low = old if old > 0 else 0
-        for i, bucket in self.table.buckets.items():
-            if low <= i < h and bucket.nodes:
-                self._delegate(c, s, i, bucket.nodes, now)
+        for i, nodes in buckets:
+            self._delegate(c, s, i, nodes, now)
 
     def _delegate(self, c, s, i, nodes, now, role=em.ROLE_TREE, decliner=None):
         tried = c.tried.get((s, i), ())
@@ -192,13 +195,7 @@ class EdgeTree:
         """Accept stripe s at height h (adding its projected upload to c.load) or decline it:
         a TREE height beyond the cap; a FORCED one only if we started the trees."""
         cap = self._cap_bytes(c)
-        old = c.heights[s]
-        low = old if old > 0 else 0
-        kids = 0
-        for i, bucket in self.table.buckets.items():
-            if low <= i < h and bucket.nodes:
-                kids += 1
-        extra = kids * c.stripe_bytes[s]
+        extra = len(self._new_buckets(c, s, h)) * c.stripe_bytes[s]
         if cap and (role == em.ROLE_TREE and c.load + extra > cap
                     or role == em.ROLE_FORCED and c.load >= cap and (c.origin or c.rooted)):
             return False

@@ -21,6 +21,15 @@ RAY_OFFSET = m.BROADCAST_FRAME_OFFSET
 RELAY_HEIGHT = 128  # above every bucket: the receiver forwards to all of them, like an originator
 
 
+def spend_token(entry, now, rate_per_s, burst):
+    """Token bucket ``entry`` = [tokens, last refill ms]: refill at rate_per_s up to burst, then
+    take one token if there is one; True when taken."""
+    tokens = min(burst, entry[0] + (now - entry[1]) * rate_per_s / 1000)
+    entry[1] = now
+    entry[0] = tokens - 1 if tokens >= 1 else tokens
+    return tokens >= 1
+
+
 class BroadcastReceived:
     """Event: a gossip frame arrived (``height`` as received, ``ray_id`` its Blake2s id)."""
     __slots__ = ("payload", "source", "height", "ray_id")
@@ -138,13 +147,15 @@ class Peer:
         self._fan_out(encoder.initial_chunks(), range(top + 1), fast=height == RELAY_HEIGHT - 1)
         return ray_id
 
-    def pick_relay(self, fastest=None):
-        """A random node among the ``fastest`` known by round trip (random if none measured)."""
+    def pick_relay(self, fastest=None, nodes=None):
+        """A random node among the ``fastest`` of ``nodes`` (default: the table) by round trip,
+        padded with random ones when fewer round trips are measured."""
         fastest = fastest or self.config.relay_fastest
-        nodes = self.table.nodes()
+        nodes = self.table.nodes() if nodes is None else nodes
         if not nodes:
             return None
-        pool = sorted((n for n in nodes if n.addr in self._rtt), key=lambda n: self._rtt[n.addr])[:fastest]
+        pool = sorted((n for n in nodes if n.addr in self._rtt), key=lambda n: self._rtt[n.addr])
+        pool = pool[:fastest]
         if len(pool) < fastest:  # too few round trips measured: pad with random members
             rest = [n for n in nodes if n.addr not in self._rtt]
             pool += self.rng.sample(rest, min(len(rest), fastest - len(pool)))
@@ -179,13 +190,7 @@ class Peer:
                 if len(self._tokens) >= c.max_rate_sources:
                     return False
             entry = self._tokens[ip] = [c.rate_burst, now]
-        tokens = min(c.rate_burst, entry[0] + (now - entry[1]) * c.rate_per_s / 1000)
-        entry[1] = now
-        if tokens < 1:
-            entry[0] = tokens
-            return False
-        entry[0] = tokens - 1
-        return True
+        return spend_token(entry, now, c.rate_per_s, c.rate_burst)
 
     def _count_invalid(self, addr):
         self.stats["invalid"] += 1
