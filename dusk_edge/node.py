@@ -81,7 +81,7 @@ class NodeCore:
         self.pending_blocks = {}  # height -> Block waiting for its parent
         self.sync_asked_at = None
         self.counters = {"frames": 0, "bad_frames": 0, "relayed": 0, "txs_admitted": 0, "txs_rejected": 0,
-                         "blocks_served": 0, "sync_requests": 0, "bytes_received": 0, "bytes_sent": 0}
+                         "blocks_served": 0, "sync_requests": 0}
         self.last_step_ms = {}
         self.started = False
         self.signer = getattr(engine, "signer", None)
@@ -95,24 +95,19 @@ class NodeCore:
         self.flush(now)
 
     def receive_datagram(self, data, addr, now):
-        self.counters["bytes_received"] += len(data)
         self.peer.receive_datagram(data, addr, now)
         self.drain_peer(now)
 
     def datagrams_to_send(self, now):
-        out = self.peer.datagrams_to_send(now)
-        self.counters["bytes_sent"] += sum(len(data) for data, _ in out)
-        return out
+        return self.peer.datagrams_to_send(now)
 
     def bandwidth(self):
         """Broadcast mode, bytes moved and (edge mode) the per-block upload budget and its use."""
-        view = {"mode": "as-specified", "bytes_sent": self.counters["bytes_sent"],
-                "bytes_received": self.counters["bytes_received"]}
         if hasattr(self.peer, "bandwidth"):
-            view.update(self.peer.bandwidth())
-            view["bytes_sent"] = self.counters["bytes_sent"]
-            view["bytes_received"] = self.counters["bytes_received"]
-        return view
+            return self.peer.bandwidth()
+        stats = self.peer.stats
+        return {"mode": "as-specified", "bytes_sent": stats["bytes_sent"],
+                "bytes_received": stats["bytes_received"]}
 
     def get_timer(self):
         deadlines = [d for d in (self.engine.get_timer(), self.peer.get_timer()) if d is not None]

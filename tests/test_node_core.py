@@ -34,6 +34,8 @@ def test_nodes_finalize_gossip_a_transfer_and_a_late_node_syncs(tmp_path):
     nodes = list(net.nodes.values())
     assert net.run(lambda: min(n.chain.finality.last_final for n in nodes) >= 3, 60000), heights(net)
 
+    view = nodes[0].bandwidth()
+    assert view["mode"] == "as-specified" and view["bytes_sent"] > 0 and view["bytes_received"] > 0
     receiver = transfer_lands_on_all(net, spec, 0, 77, 7 * 10 ** 9, 60000)
 
     # a non-provisioner node joins late and catches up through GetBlocks

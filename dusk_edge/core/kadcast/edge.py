@@ -132,7 +132,7 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
         self._queue = deque((), self.edge.max_queue + 1)
         self._pace_at = NEVER         # when the next slice of the queue may leave
         self._echoes = {}             # ray id -> [deadline, frame, relays tried]: small hand-offs
-        for name in ("bytes_sent", "bytes_received", "edge_announces_sent", "edge_requests_sent",
+        for name in ("edge_announces_sent", "edge_requests_sent",
                      "edge_symbols_sent", "edge_symbol_bytes_sent", "edge_symbols_received",
                      "edge_symbols_duplicate", "edge_budget_dropped", "edge_peer_cap_dropped",
                      "edge_refused_busy", "edge_refused_not_held", "edge_requests_limited",
@@ -147,12 +147,7 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
     def datagrams_to_send(self, now):
         if self._queue and now >= self._pace_at:
             self._release(now)
-        out = Peer.datagrams_to_send(self, now)
-        n = 0
-        for d, _ in out:
-            n += len(d)
-        self.stats["bytes_sent"] += n
-        return out
+        return Peer.datagrams_to_send(self, now)
 
     def get_timer(self):
         deadline = Peer.get_timer(self)
@@ -176,10 +171,10 @@ class EdgePeer(EdgeTree, EdgePull, EdgeServe, Peer):
 
     def receive_datagram(self, data, addr, now):
         self._now = now
-        self.stats["bytes_received"] += len(data)
         if not data or data[0] not in em.EDGE_TYPES:
-            Peer.receive_datagram(self, data, addr, now)
+            Peer.receive_datagram(self, data, addr, now)  # counts bytes_received
             return
+        self.stats["bytes_received"] += len(data)
         ip = addr[0]
         if addr in self.blocked or (ip, None) in self.blocked:
             self.stats["blocked"] += 1

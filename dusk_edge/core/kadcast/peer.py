@@ -59,7 +59,8 @@ class Peer:
         self.blocked = set()
         self.stats = {"sent": 0, "received": 0, "rate_limited": 0, "invalid": 0, "blocked": 0,
                       "duplicate_chunks": 0, "repair_requests_sent": 0, "repair_chunks_served": 0,
-                      "delivered": 0, "foreign_network": 0, "bad_id": 0, "bad_version": 0}
+                      "delivered": 0, "foreign_network": 0, "bad_id": 0, "bad_version": 0,
+                      "bytes_sent": 0, "bytes_received": 0}
         self._out = []
         self._events = deque((), 100000)
         self._tokens = {}
@@ -82,6 +83,10 @@ class Peer:
     def datagrams_to_send(self, now):
         out, self._out = self._out, []
         self.stats["sent"] += len(out)
+        n = 0
+        for data, _ in out:
+            n += len(data)
+        self.stats["bytes_sent"] += n
         return out
 
     def next_event(self):
@@ -107,6 +112,7 @@ class Peer:
 
     def receive_datagram(self, data, addr, now):
         self._now = now
+        self.stats["bytes_received"] += len(data)
         ip = addr[0]
         if addr in self.blocked or (ip, None) in self.blocked:
             self.stats["blocked"] += 1
