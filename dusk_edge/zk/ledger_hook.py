@@ -34,6 +34,7 @@ from dusk_edge.zk.pool import (
     check_shielded_tx_rules,
     refuse_repeated_nullifiers,
     revert_shielded_tx,
+    verify_proofs,
 )
 
 VERIFIED_CACHE = 4096  # payload digests whose proofs verified (mempool, then block: verify once)
@@ -119,10 +120,7 @@ class ShieldedLedger:
         todo = [(i, tx) for i, tx in enumerate(txs) if self._digest(payloads[i]) not in self._verified]
         if not todo:
             return
-        if not self.verifier.batch_verify([(tx.public_inputs(), tx.proof) for _, tx in todo]):
-            for index, tx in todo:
-                if not self.verifier.verify(tx.public_inputs(), tx.proof):
-                    raise InvalidProof("shielded proof of transaction %d does not verify" % index)
+        verify_proofs(self.verifier, todo)
         for index, _ in todo:
             self._remember(payloads[index])
 

@@ -270,6 +270,15 @@ def refuse_repeated_nullifiers(txs):
             seen.add(nullifier)
 
 
+def verify_proofs(verifier, numbered):
+    """``numbered`` = [(index in the block, tx)]: one batch verification; when it fails,
+    one-by-one verification names the bad transaction (InvalidProof)."""
+    if not verifier.batch_verify([(tx.public_inputs(), tx.proof) for _, tx in numbered]):
+        for index, tx in numbered:
+            if not verifier.verify(tx.public_inputs(), tx.proof):
+                raise InvalidProof("shielded proof of transaction %d does not verify" % index)
+
+
 def apply_shielded_block(pool, txs, verifier):
     """Apply a block's shielded transactions all or nothing; returns the undo list.
 
@@ -278,10 +287,7 @@ def apply_shielded_block(pool, txs, verifier):
     DoubleSpend.
     """
     refuse_repeated_nullifiers(txs)
-    if not verifier.batch_verify([(tx.public_inputs(), tx.proof) for tx in txs]):
-        for index, tx in enumerate(txs):
-            if not verifier.verify(tx.public_inputs(), tx.proof):
-                raise InvalidProof("shielded proof of transaction %d does not verify" % index)
+    verify_proofs(verifier, list(enumerate(txs)))
     undos = []
     try:
         for tx in txs:
